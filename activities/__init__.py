@@ -1,0 +1,1 @@
+"""Activity functions: one module per service, its local transactions and compensations."""

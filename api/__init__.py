@@ -1,0 +1,1 @@
+"""HTTP endpoints: starters, queries and health (one df.Blueprint per module)."""

@@ -1,0 +1,1 @@
+"""Orchestrator functions: thin, declarative saga definitions."""

@@ -1,0 +1,1 @@
+"""Code shared by the API, orchestrators and activities; registers no functions."""
