@@ -1,0 +1,76 @@
+"""Runs activity functions with the host's serialisation and failure shape."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from azure.functions import meta
+from azure.functions.durable_functions import ActivityTriggerConverter
+
+
+@dataclass(frozen=True)
+class ActivityOutcome:
+    """What one activity invocation produced: a JSON result, or a failure reason and details."""
+
+    result: str | None = None
+    failed: bool = False
+    reason: str = ""
+    details: str = ""
+
+
+class ActivityRunner:
+    """Invokes activities: sync ones on a bounded thread pool, async ones on the loop."""
+
+    def __init__(self, max_concurrent: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix="activity")
+        self._async_slots = asyncio.Semaphore(max_concurrent)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def run(self, name: str, function: Any, input_text: str | None) -> ActivityOutcome:
+        user_function = function.get_user_function()
+        param = function.get_trigger().name
+        try:
+            argument = ActivityTriggerConverter.decode(
+                meta.Datum(type="json", value=input_text or "null"), trigger_metadata=None
+            )
+            if inspect.iscoroutinefunction(user_function):
+                async with self._async_slots:
+                    value = await user_function(**{param: argument})
+            else:
+                loop = asyncio.get_running_loop()
+                value = await loop.run_in_executor(
+                    self._pool, lambda: user_function(**{param: argument})
+                )
+            return ActivityOutcome(
+                result=ActivityTriggerConverter.encode(value, expected_type=None).value
+            )
+        except Exception as error:  # an activity fault becomes TaskFailed, as on the real host
+            return ActivityOutcome(
+                failed=True,
+                reason=f"Activity function '{name}' failed: {type(error).__name__}: {error}",
+                details=_user_traceback(error),
+            )
+
+
+def _user_traceback(error: BaseException) -> str:
+    """The traceback from the user's frames on, as the worker reports it (host frames cut)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    while frames and not _is_user_frame(frames[0].filename):
+        frames.pop(0)
+    lines = traceback.format_list(frames) + traceback.format_exception_only(error)
+    return "Traceback (most recent call last):\n" + "".join(lines)
+
+
+def _is_user_frame(filename: str) -> bool:
+    return "concurrent/futures" not in filename and not filename.startswith(_DEVHOST_DIR)
+
+
+_DEVHOST_DIR = str(Path(__file__).resolve().parent)

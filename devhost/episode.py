@@ -1,0 +1,82 @@
+"""One orchestrator episode: the SDK's input JSON in, its actions and outcome out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
+WHEN_ANY, WHEN_ALL = 11, 12
+
+
+@dataclass
+class EpisodeResult:
+    """What the orchestrator asked for in one episode."""
+
+    actions: list[dict[str, Any]] = field(default_factory=list)  # flattened, cumulative
+    is_done: bool = False
+    output: Any = None
+    error: str | None = None  # the orchestrator raised (or the SDK failed)
+    custom_status: Any = None
+    has_custom_status: bool = False
+
+
+def build_payload(
+    instance_id: str,
+    input_text: str | None,
+    parent_instance_id: str | None,
+    history_json: str,
+) -> str:
+    """The orchestration trigger's JSON; ``history_json`` is already a JSON array."""
+    head = json.dumps(
+        {
+            "input": input_text,
+            "instanceId": instance_id,
+            "isReplaying": False,
+            "parentInstanceId": parent_instance_id,
+            "upperSchemaVersion": 1,
+            "upperSchemaVersionNew": 2,
+        }
+    )
+    return head[:-1] + ', "history": ' + history_json + "}"
+
+
+def run_episode(handler: Any, payload: str) -> EpisodeResult:
+    """Call the SDK's orchestrator handler and decode its reply, including raised failures."""
+    try:
+        reply = handler(payload)
+    except Exception as error:  # the SDK reports user exceptions by raising
+        message, marker, state_json = str(error).partition(OUT_OF_PROC_MARKER)
+        if not marker:
+            return EpisodeResult(error=message or type(error).__name__)
+        result = _decode(json.loads(state_json))
+        result.error = message
+        return result
+    return _decode(json.loads(reply))
+
+
+def _decode(state: dict[str, Any]) -> EpisodeResult:
+    groups = state.get("actions") or []
+    actions: list[dict[str, Any]] = []
+    for group in groups:
+        for action in group:
+            _flatten(action, actions)
+    return EpisodeResult(
+        actions=actions,
+        is_done=bool(state.get("isDone")),
+        output=state.get("output"),
+        error=state.get("error"),
+        custom_status=state.get("customStatus"),
+        has_custom_status="customStatus" in state,
+    )
+
+
+def _flatten(action: dict[str, Any], into: list[dict[str, Any]]) -> None:
+    # Compound actions list only children not scheduled before, depth first: the same order in
+    # which the SDK hands out sequence ids.
+    if action.get("actionType") in (WHEN_ANY, WHEN_ALL):
+        for child in action.get("compoundActions", []):
+            _flatten(child, into)
+    else:
+        into.append(action)

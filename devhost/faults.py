@@ -1,0 +1,48 @@
+"""Fault injection for tests: duplicate activity deliveries and crashes after a commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Fault(Enum):
+    DUPLICATE = "duplicate"  # delivered again after the first delivery finished
+    DUPLICATE_CONCURRENT = "duplicate_concurrent"  # two deliveries running at the same time
+    CRASH_AFTER_COMMIT = "crash_after_commit"  # ran, but the host died before recording it
+
+
+@dataclass
+class _Rule:
+    fault: Fault
+    activity: str
+    remaining: int | None
+
+
+class FaultPlan:
+    """Which activity invocations to disturb. ``activity="*"`` matches every activity;
+    ``times=None`` disturbs every matching invocation, otherwise only the next ``times``."""
+
+    def __init__(self) -> None:
+        self._rules: list[_Rule] = []
+
+    def duplicate_delivery(
+        self, activity: str = "*", times: int | None = 1, concurrent: bool = False
+    ) -> None:
+        fault = Fault.DUPLICATE_CONCURRENT if concurrent else Fault.DUPLICATE
+        self._rules.append(_Rule(fault, activity, times))
+
+    def crash_after_commit(self, activity: str = "*", times: int | None = 1) -> None:
+        self._rules.append(_Rule(Fault.CRASH_AFTER_COMMIT, activity, times))
+
+    def clear(self) -> None:
+        self._rules.clear()
+
+    def take(self, activity: str) -> Fault | None:
+        """The fault for this invocation, if any, consuming one use of its rule."""
+        for rule in self._rules:
+            if rule.activity in ("*", activity) and (rule.remaining is None or rule.remaining > 0):
+                if rule.remaining is not None:
+                    rule.remaining -= 1
+                return rule.fault
+        return None

@@ -1,0 +1,90 @@
+"""The persisted state of one orchestration instance: status, history and host bookkeeping."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# Runtime statuses as the durable HTTP API spells them.
+PENDING = "Pending"
+RUNNING = "Running"
+COMPLETED = "Completed"
+CONTINUED_AS_NEW = "ContinuedAsNew"
+FAILED = "Failed"
+TERMINATED = "Terminated"
+SUSPENDED = "Suspended"
+CANCELED = "Canceled"
+
+TERMINAL_STATUSES = frozenset({COMPLETED, FAILED, TERMINATED, CANCELED})
+
+
+@dataclass
+class PendingWork:
+    """One scheduled task the orchestrator is waiting on (activity, timer or sub-orchestration).
+
+    ``kind`` is ``activity``, ``timer``, ``retry_timer`` or ``suborchestration``; ``task_id`` is the
+    sequence id the SDK gave it. Retry bookkeeping lives here too: ``root_id`` is the id of the
+    first attempt, ``attempt`` counts from 1.
+    """
+
+    kind: str
+    task_id: int
+    name: str = ""
+    input: str | None = None
+    fire_at: str | None = None
+    child_instance_id: str | None = None
+    max_attempts: int = 1
+    retry_interval_ms: int = 0
+    attempt: int = 1
+    root_id: int | None = None
+    action_index: int | None = None
+
+
+@dataclass
+class InstanceState:
+    """Everything the host knows about one instance; a store persists exactly this."""
+
+    instance_id: str
+    name: str
+    input: str | None
+    created_time: datetime
+    last_updated_time: datetime
+    runtime_status: str = PENDING
+    execution_id: str = ""
+    version: str = ""
+    output: str | None = None
+    custom_status: str | None = None
+    parent_instance_id: str | None = None
+    parent_task_id: int | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    # Events accepted durably but not yet delivered to the orchestrator (external events, etc.).
+    inbox: list[dict[str, Any]] = field(default_factory=list)
+    # Tasks scheduled and not yet completed, keyed by str(sequence id).
+    pending: dict[str, PendingWork] = field(default_factory=dict)
+    next_sequence_id: int = 0
+    known_action_count: int = 0
+    # Set when the orchestrator returned while un-cancelled timers were still outstanding.
+    completion_on_hold: dict[str, Any] | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.runtime_status in TERMINAL_STATUSES
+
+    def to_json(self) -> str:
+        """Serialise the bookkeeping (everything but the history) for a store."""
+        data = dataclasses.asdict(self)
+        data.pop("history")
+        data["created_time"] = self.created_time.isoformat()
+        data["last_updated_time"] = self.last_updated_time.isoformat()
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str, history: list[dict[str, Any]]) -> InstanceState:
+        data = json.loads(text)
+        data["created_time"] = datetime.fromisoformat(data["created_time"])
+        data["last_updated_time"] = datetime.fromisoformat(data["last_updated_time"])
+        data["pending"] = {key: PendingWork(**value) for key, value in data["pending"].items()}
+        return cls(history=history, **data)

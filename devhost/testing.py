@@ -1,0 +1,183 @@
+"""The test API: run an app's task hub in-process on a background loop, with virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from devhost.app_loader import FunctionIndex, load_app
+from devhost.clock import Clock, VirtualClock, WallClock
+from devhost.config import HostConfig, load_local_settings
+from devhost.faults import FaultPlan
+from devhost.instance import InstanceState
+from devhost.runtime import TaskHub
+from devhost.store import InstanceStore
+from devhost.store.memory import MemoryStore
+
+T = TypeVar("T")
+
+
+class DevHost:
+    """An app under test. Use as a context manager::
+
+        with DevHost("path/to/app") as host:
+            instance_id = host.start("my_orchestrator", {"x": 1})
+            state = host.wait_for_completion(instance_id)
+
+    Time is virtual by default: timers fire only when ``advance`` moves the clock, or when
+    ``wait_for_completion(..., skip_time=True)`` finds nothing else to do.
+    """
+
+    def __init__(
+        self,
+        app_path: str | Path,
+        store: InstanceStore | None = None,
+        clock: Clock | None = None,
+        config: HostConfig | None = None,
+    ) -> None:
+        self.functions: FunctionIndex = load_app(app_path)
+        load_local_settings(self.functions.app_dir)
+        self.config = config or HostConfig.load(self.functions.app_dir)
+        self.store = store or MemoryStore()
+        self.clock = clock if clock is not None else VirtualClock()
+        self.faults = FaultPlan()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self.hub: TaskHub | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> DevHost:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        self._thread.start()
+        self._start_hub()
+
+    def close(self) -> None:
+        if self.hub is not None:
+            self.call(self.hub.stop())
+            self.hub = None
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def restart(self) -> None:
+        """Simulate a host crash and restart: in-flight work is dropped, only what the store
+        saved survives, and the new hub resumes every unfinished instance."""
+        if self.hub is not None:
+            self.call(self.hub.stop())
+        self._start_hub()
+
+    def _start_hub(self) -> None:
+        async def start() -> TaskHub:
+            hub = TaskHub(self.functions, self.store, self.clock, self.config, self.faults)
+            await hub.start()
+            return hub
+
+        self.hub = self.call(start())
+
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = 60) -> T:
+        """Run a coroutine on the host's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    @property
+    def _hub(self) -> TaskHub:
+        if self.hub is None:
+            raise RuntimeError("the host is not running")
+        return self.hub
+
+    # ------------------------------------------------------------------ driving instances
+
+    def start(self, orchestrator: str, input: Any = None, instance_id: str | None = None) -> str:
+        """Start an orchestration; ``input`` is any JSON value."""
+        return self.call(self._hub.start_new(orchestrator, instance_id, json.dumps(input)))
+
+    def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
+        self.call(self._hub.raise_event(instance_id, name, json.dumps(data)))
+
+    def terminate(self, instance_id: str, reason: str = "") -> None:
+        self.call(self._hub.terminate(instance_id, reason))
+
+    def suspend(self, instance_id: str, reason: str = "") -> None:
+        self.call(self._hub.suspend(instance_id, reason))
+
+    def resume(self, instance_id: str, reason: str = "") -> None:
+        self.call(self._hub.resume(instance_id, reason))
+
+    def purge(self, instance_id: str) -> bool:
+        return self.call(self._hub.purge(instance_id))
+
+    def state(self, instance_id: str) -> InstanceState:
+        state = self._hub.get(instance_id)
+        if state is None:
+            raise KeyError(instance_id)
+        return state
+
+    def output(self, instance_id: str) -> Any:
+        text = self.state(instance_id).output
+        return None if text is None else json.loads(text)
+
+    def custom_status(self, instance_id: str) -> Any:
+        text = self.state(instance_id).custom_status
+        return None if text is None else json.loads(text)
+
+    # ------------------------------------------------------------------ time and waiting
+
+    def wait_idle(self, timeout: float = 30) -> None:
+        """Wait until nothing can progress without time passing."""
+        self.call(self._hub.wait_idle(timeout), timeout + 5)
+
+    def advance(self, seconds: float) -> None:
+        """Move virtual time forward (firing due timers), then wait until idle."""
+        self.wait_idle()
+        self.call(self._advance(seconds))
+        self.wait_idle()
+
+    async def _advance(self, seconds: float) -> None:
+        if not isinstance(self.clock, VirtualClock):
+            raise TypeError("advance() needs the virtual clock")
+        self.clock.advance(seconds)
+
+    def wait_for(
+        self, instance_id: str, *statuses: str, timeout: float = 30, skip_time: bool = True
+    ) -> InstanceState:
+        """Wait until the instance reaches one of ``statuses`` (default: any final status).
+
+        With the virtual clock and ``skip_time``, whenever the host is idle time jumps to the
+        next timer, so a 24-hour timeout takes milliseconds.
+        """
+
+        def reached(state: InstanceState) -> bool:
+            return state.runtime_status in statuses if statuses else state.is_terminal
+
+        return self.call(self._wait_for(instance_id, reached, skip_time), timeout)
+
+    wait_for_completion = wait_for
+
+    async def _wait_for(self, instance_id: str, reached: Any, skip_time: bool) -> InstanceState:
+        hub = self._hub
+        while True:
+            state = hub.get(instance_id)
+            if state is not None and reached(state):
+                return state
+            if hub.is_idle() and skip_time and isinstance(self.clock, VirtualClock):
+                due = self.clock.next_due()
+                if due is not None:
+                    self.clock.advance_to(due)
+                    continue
+            try:
+                await asyncio.wait_for(hub.next_change(), 1.0)
+            except TimeoutError:
+                continue
+
+
+__all__ = ["DevHost", "FaultPlan", "VirtualClock", "WallClock"]
