@@ -14,7 +14,8 @@ class InstanceStore(Protocol):
     save (``new_events`` are exactly ``state.history[-len(new_events):]``); ``history_reset`` is
     true when the history was replaced (continue-as-new, restart of a finished id), so earlier
     rows must no longer be returned. A save is all-or-nothing from the reader's point of view:
-    ``load_all`` after a crash returns each instance as of its last completed save.
+    ``load_all`` after a crash returns each instance as of its last completed save. A store
+    has one writer (the host process), and saves of one instance never overlap.
     """
 
     async def open(self) -> None: ...
