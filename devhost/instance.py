@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,8 +74,10 @@ class InstanceState:
 
     def to_json(self) -> str:
         """Serialise the bookkeeping (everything but the history) for a store."""
-        data = dataclasses.asdict(self)
-        data.pop("history")
+        # Shallow copies: dataclasses.asdict deep-copies and dominated the host's CPU profile.
+        data = dict(vars(self))
+        del data["history"]
+        data["pending"] = {key: vars(work) for key, work in self.pending.items()}
         data["created_time"] = self.created_time.isoformat()
         data["last_updated_time"] = self.last_updated_time.isoformat()
         return json.dumps(data, separators=(",", ":"))

@@ -53,6 +53,17 @@ COMPLETION_EVENTS = {
     EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED: ("TaskScheduledId", "suborchestration"),
     EventType.SUB_ORCHESTRATION_INSTANCE_FAILED: ("TaskScheduledId", "suborchestration"),
 }
+REPLAYED_EVENT_TYPES = frozenset(
+    {
+        EventType.ORCHESTRATOR_STARTED,
+        EventType.EXECUTION_STARTED,
+        EventType.CONTINUE_AS_NEW,
+        EventType.EVENT_SENT,
+        EventType.EVENT_RAISED,
+        EventType.TIMER_FIRED,
+        *COMPLETION_EVENTS,
+    }
+)
 SCHEDULABLE_ACTIONS = {CALL_ACTIVITY, CALL_ACTIVITY_RETRY, CALL_SUB, CALL_SUB_RETRY, CREATE_TIMER}
 FAILURE_EVENTS = {EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED}
 
@@ -102,6 +113,8 @@ class TaskHub:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running_activities = 0
         self._changed = asyncio.Event()
+        # Per-instance wake-ups, so many status waiters do not all wake at every change.
+        self._instance_changed: dict[str, asyncio.Event] = {}
         self._runner = ActivityRunner(self.config.max_concurrent_activities)
         self._closed = False
 
@@ -245,7 +258,10 @@ class TaskHub:
                 state = self._instances.get(instance_id)
                 if state is not None and predicate(state):
                     return state
-                await self._changed.wait()
+                changed = self._instance_changed.get(instance_id)
+                if changed is None:
+                    changed = self._instance_changed[instance_id] = asyncio.Event()
+                await changed.wait()
 
         return await asyncio.wait_for(condition_met(), timeout_seconds)
 
@@ -715,6 +731,9 @@ class TaskHub:
             await self.store.save(state, list(state.history), history_reset=True)
         else:
             await self.store.save(state, new_events)
+        changed = self._instance_changed.pop(state.instance_id, None)
+        if changed is not None:
+            changed.set()
         self._signal_change()
 
     def _after_save(self, state: InstanceState, to_dispatch: list[PendingWork]) -> None:
@@ -880,8 +899,17 @@ class TaskHub:
 
 
 def played_json_of(events: list[dict[str, Any]]) -> str:
-    """History events as the comma-joined JSON the next episode's payload starts with."""
-    return ",".join(json.dumps(event, separators=(",", ":")) for event in events)
+    """The events the SDK acts on, as the comma-joined JSON an episode's history starts with.
+
+    The SDK parses every event it is given (a costly timestamp parse each) but acts only on
+    these kinds; scheduling events and episode ends change nothing in its replay, so they are
+    left out of the payload. Status queries still show the full history.
+    """
+    return ",".join(
+        json.dumps(event, separators=(",", ":"))
+        for event in events
+        if event["EventType"] in REPLAYED_EVENT_TYPES
+    )
 
 
 def _joined(played: str, fresh: list[dict[str, Any]]) -> str:

@@ -1,5 +1,6 @@
 """Fixture app for devhost tests: small orchestrations covering the durable features."""
 
+import threading
 from datetime import timedelta
 
 import azure.durable_functions as df
@@ -167,3 +168,41 @@ def careful_except(context: df.DurableOrchestrationContext):
         yield context.call_activity(record, f"compensate {context.instance_id}")
         return "compensated"
     return "finished"
+
+
+deliveries: dict[str, int] = {}
+rendezvous = threading.Barrier(2, timeout=5)
+gate = threading.Event()
+blocked_started = threading.Event()
+
+
+@app.activity_trigger(input_name="key")
+def touch(key: str) -> str:
+    """Counts its deliveries per key; returns the delivery number."""
+    deliveries[key] = deliveries.get(key, 0) + 1
+    return f"{key}#{deliveries[key]}"
+
+
+@app.activity_trigger(input_name="key")
+def meet(key: str) -> str:
+    """Passes only when two deliveries run at the same time (else the barrier times out)."""
+    rendezvous.wait()
+    return key
+
+
+@app.activity_trigger(input_name="key")
+def blocked(key: str) -> str:
+    """Counts deliveries, then waits until the test opens the gate."""
+    deliveries[key] = deliveries.get(key, 0) + 1
+    blocked_started.set()
+    gate.wait(timeout=10)
+    return key
+
+
+@app.orchestration_trigger(context_name="context")
+def call_one(context: df.DurableOrchestrationContext):
+    """Calls the activity named in the input once, then once more say_hello."""
+    request = context.get_input()
+    value = yield context.call_activity(request["activity"], request["key"])
+    yield context.call_activity(say_hello, "done")
+    return value
