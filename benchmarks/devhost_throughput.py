@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import statistics
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,18 +35,30 @@ from devhost.store.memory import MemoryStore  # noqa: E402
 APP = Path(__file__).parent / "apps" / "chain"
 
 
-def make_store(kind: str) -> InstanceStore:
+@contextlib.contextmanager
+def make_store(kind: str) -> Iterator[InstanceStore]:
+    """The store to measure; for tables, an Azurite (started here only if none is running)."""
     if kind == "memory":
-        return MemoryStore()
+        yield MemoryStore()
+        return
     from devhost.azurite import ensure_azurite
     from devhost.store.tables import TableStore
 
     handle = ensure_azurite()
-    return TableStore(handle.connection_string, f"bench{uuid.uuid4().hex[:8]}")
+    try:
+        yield TableStore(handle.connection_string, f"bench{uuid.uuid4().hex[:8]}")
+    finally:
+        handle.stop()
 
 
 async def run(store_kind: str, count: int, concurrency: int) -> dict[str, object]:
-    hub = TaskHub(load_app(APP), make_store(store_kind), WallClock(), HostConfig())
+    with make_store(store_kind) as store:
+        return await measure(
+            TaskHub(load_app(APP), store, WallClock(), HostConfig()), count, concurrency, store_kind
+        )
+
+
+async def measure(hub: TaskHub, count: int, concurrency: int, store_kind: str) -> dict[str, object]:
     await hub.start()
     latencies: list[float] = []
     slots = asyncio.Semaphore(concurrency)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 from dataclasses import dataclass, field
@@ -36,26 +37,31 @@ def load_app(app_path: str | Path) -> FunctionIndex:
     if not path.exists():
         raise AppLoadError(f"no Functions app at {path}")
     app_dir = path.parent
+    is_main_app = app_dir == Path.cwd().resolve()
     if str(app_dir) not in sys.path:
-        sys.path.insert(0, str(app_dir))
-    module = _import(path)
+        # The worker puts the app folder first; another folder (a test's fixture app) goes
+        # last, so it cannot shadow the project's own modules for later imports.
+        if is_main_app:
+            sys.path.insert(0, str(app_dir))
+        else:
+            sys.path.append(str(app_dir))
+    module = _import(path, "function_app" if is_main_app else _private_name(path))
     apps = [value for value in vars(module).values() if isinstance(value, func.FunctionRegister)]
     if not apps:
         raise AppLoadError(f"{path} defines no FunctionApp (e.g. app = df.DFApp())")
     return index_functions(apps[0], app_dir)
 
 
-def _import(path: Path) -> Any:
-    # Several fixture apps can be loaded in one test process; only the first takes the usual
-    # module name, the others get a unique one so they do not replace each other.
-    name = "function_app"
+def _private_name(path: Path) -> str:
+    """A module name of its own for an app outside the working folder (tests load several)."""
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
+    return f"function_app_{path.parent.name}_{digest}"
+
+
+def _import(path: Path, name: str) -> Any:
     loaded = sys.modules.get(name)
-    if loaded is not None and Path(getattr(loaded, "__file__", "")).resolve() == path:
+    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() == path:
         return loaded
-    if loaded is not None:
-        name = f"function_app_{abs(hash(str(path)))}"
-        if name in sys.modules:
-            return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise AppLoadError(f"cannot import {path}")
