@@ -616,7 +616,7 @@ class TaskHub:
         state.runtime_status = COMPLETED
         new_events.append(
             make_event(
-                EventType.EXECUTION_COMPLETED, now, OrchestrationStatus=0, Result=state.output
+                EventType.EXECUTION_COMPLETED, now, OrchestrationStatus=1, Result=state.output
             )
         )
         self._finish(state)
@@ -687,9 +687,15 @@ class TaskHub:
         state.runtime_status = TERMINATED
         state.output = command.get("Input")
         self._finish(state)
-        new_events = [command]
         command["IsPlayed"] = True
         command["Timestamp"] = format_timestamp(now)
+        # DurableTask.Core closes a terminated execution with ExecutionCompleted(Terminated).
+        new_events = [
+            command,
+            make_event(
+                EventType.EXECUTION_COMPLETED, now, OrchestrationStatus=5, Result=state.output
+            ),
+        ]
         state.history.extend(new_events)
         self._played_json.pop(state.instance_id, None)
         await self._save(state, new_events)

@@ -15,6 +15,7 @@ from devhost.config import HostConfig, load_local_settings
 from devhost.faults import FaultPlan
 from devhost.instance import InstanceState
 from devhost.runtime import TaskHub
+from devhost.schedules import ScheduleRunner
 from devhost.store import InstanceStore
 from devhost.store.memory import MemoryStore
 
@@ -39,8 +40,10 @@ class DevHost:
         clock: Clock | None = None,
         config: HostConfig | None = None,
     ) -> None:
+        app_file = Path(app_path)
+        # As with func: local settings are in the environment before the app is imported.
+        load_local_settings(app_file if app_file.is_dir() else app_file.parent)
         self.functions: FunctionIndex = load_app(app_path)
-        load_local_settings(self.functions.app_dir)
         self.config = config or HostConfig.load(self.functions.app_dir)
         self.store = store or MemoryStore()
         self.clock = clock if clock is not None else VirtualClock()
@@ -63,27 +66,56 @@ class DevHost:
         self._start_hub()
 
     def close(self) -> None:
+        if getattr(self, "_http_runner", None) is not None:
+            self.call(self._stop_http())
         if self.hub is not None:
-            self.call(self.hub.stop())
+            self.call(self._stop_hub(self.hub))
             self.hub = None
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
 
+    def serve_http(self, port: int = 0) -> str:
+        """Serve the app's HTTP functions and the durable HTTP API on this host's loop (port 0:
+        a free port); returns the base URL. ``close()`` stops the server."""
+        from devhost.http.server import serve
+
+        # The server looks the hub up per request, so it keeps working across restart().
+        runner, base_url = self.call(
+            serve(lambda: self._hub, self.functions, self.config, "127.0.0.1", port)
+        )
+        self._http_runner: Any = runner
+        return base_url
+
+    async def _stop_http(self) -> None:
+        from azure.durable_functions.models.utils import http_utils
+
+        await self._http_runner.cleanup()
+        self._http_runner = None
+        # The SDK client's shared session and its lock belong to this loop, which is closing.
+        await http_utils._close_session()
+        http_utils._session_lock = asyncio.Lock()
+
     def restart(self) -> None:
         """Simulate a host crash and restart: in-flight work is dropped, only what the store
         saved survives, and the new hub resumes every unfinished instance."""
         if self.hub is not None:
-            self.call(self.hub.stop())
+            self.call(self._stop_hub(self.hub))
         self._start_hub()
 
     def _start_hub(self) -> None:
         async def start() -> TaskHub:
             hub = TaskHub(self.functions, self.store, self.clock, self.config, self.faults)
             await hub.start()
+            self._schedules.start()
             return hub
 
+        self._schedules = ScheduleRunner(self.functions.timers, self.clock)
         self.hub = self.call(start())
+
+    async def _stop_hub(self, hub: TaskHub) -> None:
+        self._schedules.stop()
+        await hub.stop()
 
     def call(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = 60) -> T:
         """Run a coroutine on the host's loop and return its result."""

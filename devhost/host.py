@@ -1,0 +1,200 @@
+"""The `python -m devhost` command: run a Functions app locally, like `func start`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from devhost.app_loader import AppLoadError, FunctionIndex, load_app
+from devhost.clock import WallClock
+from devhost.config import HostConfig, load_local_settings
+from devhost.http.server import serve, served_functions
+from devhost.http.triggers import HttpFunction
+from devhost.runtime import TaskHub
+from devhost.schedules import ScheduleRunner
+from devhost.store import InstanceStore
+
+log = logging.getLogger("devhost")
+
+STORAGE_TIMEOUT_SECONDS = 30
+STORAGE_SETTING = "AzureWebJobsStorage"
+
+
+class StartupError(Exception):
+    """A problem reported as one line, exit status 2."""
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m devhost", description="Run a Durable Functions app locally."
+    )
+    parser.add_argument("--app", default="function_app.py", help="the app file or its folder")
+    parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--store", choices=("tables", "memory"), default="tables")
+    parser.add_argument(
+        "--connection-string", help="storage for --store tables (default: AzureWebJobsStorage)"
+    )
+    return parser.parse_args(argv)
+
+
+def resolve_connection_string(value: str | None) -> str:
+    """The explicit connection string; ``UseDevelopmentStorage=true`` means local Azurite."""
+    if not value:
+        raise StartupError(
+            "no storage connection string: pass --connection-string, set AzureWebJobsStorage "
+            "(e.g. in local.settings.json), or use --store memory"
+        )
+    if value.replace(" ", "").lower().startswith("usedevelopmentstorage=true"):
+        from devhost.azurite import DEV_CONNECTION_STRING
+
+        return DEV_CONNECTION_STRING
+    return value
+
+
+def table_endpoint(connection_string: str) -> tuple[str, int] | None:
+    """Host and port of the Table endpoint named in the connection string, if any."""
+    settings = dict(part.split("=", 1) for part in connection_string.split(";") if "=" in part)
+    endpoint = {key.lower(): value for key, value in settings.items()}.get("tableendpoint")
+    if not endpoint:
+        return None
+    parts = urlsplit(endpoint)
+    if parts.hostname is None:
+        return None
+    return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def make_store(args: argparse.Namespace, config: HostConfig) -> InstanceStore:
+    if args.store == "memory":
+        from devhost.store.memory import MemoryStore
+
+        return MemoryStore()
+    connection_string = resolve_connection_string(
+        args.connection_string or os.environ.get(STORAGE_SETTING)
+    )
+    endpoint = table_endpoint(connection_string)
+    if endpoint is not None:
+        try:
+            socket.create_connection(endpoint, timeout=2).close()
+        except OSError as error:
+            raise StartupError(
+                f"storage unreachable at {endpoint[0]}:{endpoint[1]} ({error.strerror or error}); "
+                "start Azurite (python -m devhost.azurite) or use --store memory"
+            ) from error
+    from devhost.store.tables import TableStore
+
+    return TableStore(connection_string, config.hub_name)
+
+
+def load(args: argparse.Namespace) -> tuple[FunctionIndex, HostConfig]:
+    path = Path(args.app).resolve()
+    app_dir = path if path.is_dir() else path.parent
+    # As with func: local settings are in the environment before the app is imported.
+    try:
+        load_local_settings(app_dir)
+    except (OSError, ValueError) as error:
+        raise StartupError(f"cannot read {app_dir / 'local.settings.json'}: {error}") from error
+    try:
+        functions = load_app(path)
+    except AppLoadError as error:
+        raise StartupError(f"cannot load the app: {error}") from error
+    except Exception as error:  # e.g. get_functions() refusing duplicate function names
+        raise StartupError(f"cannot index the app: {error!r}") from error
+    try:
+        config = HostConfig.load(functions.app_dir)
+    except Exception as error:
+        raise StartupError(f"cannot read {functions.app_dir / 'host.json'}: {error}") from error
+    return functions, config
+
+
+def function_lines(
+    functions: FunctionIndex, base_url: str, route_prefix: str, served: list[HttpFunction]
+) -> list[str]:
+    """The function list `func start` prints: HTTP functions with their URLs, then the rest."""
+    prefix = f"/{route_prefix.strip('/')}" if route_prefix.strip("/") else ""
+    lines = [
+        f"  {f.name}: [{f.methods_label()}] {base_url}{prefix}/{f.template.text.strip('/')}"
+        for f in sorted(served, key=lambda f: f.name)
+    ]
+    lines += [f"  {name}: orchestrationTrigger" for name in functions.orchestrators]
+    lines += [f"  {name}: activityTrigger" for name in functions.activities]
+    lines += [
+        f"  {f.get_function_name()}: timerTrigger ({f.get_trigger().schedule})"
+        for f in functions.timers
+    ]
+    lines += [
+        f"  {f.get_function_name()}: {f.get_trigger().get_binding_name()} (not run by devhost)"
+        for f in [*functions.entities.values(), *functions.unsupported]
+    ]
+    return lines
+
+
+async def run(args: argparse.Namespace) -> int:
+    functions, config = load(args)
+    store = make_store(args, config)
+    clock = WallClock()
+    hub = TaskHub(functions, store, clock, config)
+    try:
+        await asyncio.wait_for(hub.start(), STORAGE_TIMEOUT_SECONDS)
+    except TimeoutError as error:
+        raise StartupError(f"storage did not answer within {STORAGE_TIMEOUT_SECONDS} s") from error
+    except StartupError:
+        raise
+    except Exception as error:
+        raise StartupError(f"storage unreachable or unusable: {error}") from error
+    try:
+        runner, base_url = await serve(hub, functions, config, args.host, args.port)
+    except OSError as error:
+        await hub.stop()
+        reason = error.strerror or error
+        raise StartupError(f"cannot listen on {args.host}:{args.port}: {reason}") from error
+    schedules = ScheduleRunner(functions.timers, clock)
+    schedules.start()
+    lines = function_lines(functions, base_url, config.route_prefix, served_functions(runner))
+    print("\nFunctions:\n\n" + "\n".join(lines))
+    print(
+        f"\ndevhost is running on {base_url} (task hub {config.hub_name}). Press Ctrl+C to stop.\n",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("devhost: stopping")
+        schedules.stop()
+        await runner.cleanup()
+        await hub.stop()
+        await _close_client_session()
+    return 0
+
+
+async def _close_client_session() -> None:
+    """Close the durable SDK's shared aiohttp session (it has no public shutdown hook)."""
+    from azure.durable_functions.models.utils import http_utils
+
+    await http_utils._close_session()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s")
+    # The app's own INFO logs show, as with func; the Azure SDKs' request traces do not.
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(run(args))
+    except StartupError as error:
+        print(f"devhost: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,147 @@
+"""devhost's HTTP server: the app's HTTP triggers, the durable HTTP API and a health endpoint."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from devhost.app_loader import FunctionIndex
+from devhost.config import HostConfig
+from devhost.http.binding import RPC_PATH, WEBHOOK_PATH, client_binding_json
+from devhost.http.durable_api import DurableApi
+from devhost.http.routes import RouteTemplateError
+from devhost.http.triggers import HttpFunction, TriggerInvoker
+from devhost.runtime import TaskHub
+
+log = logging.getLogger("devhost")
+
+MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's request body limit
+HEALTH_PATH = "/admin/host/status"
+API_BASES = (RPC_PATH.rstrip("/"), WEBHOOK_PATH)
+FUNCTIONS_KEY = web.AppKey("devhost.functions", list[HttpFunction])
+
+
+def public_host(host: str) -> str:
+    """The host name to print and hand out for a bind address."""
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def http_functions(functions: FunctionIndex) -> list[HttpFunction]:
+    """The app's HTTP functions, most specific route first (the host's route precedence).
+
+    A function whose route template is invalid is left out and logged, as the host refuses it.
+    """
+    found = []
+    for function in functions.http:
+        try:
+            found.append(HttpFunction.from_function(function, functions.app_dir))
+        except RouteTemplateError as error:
+            log.error("function %s is not served: %s", function.get_function_name(), error)
+    return sorted(found, key=lambda f: f.template.precedence)
+
+
+def build_app(
+    hub: TaskHub | Callable[[], TaskHub],
+    functions: FunctionIndex,
+    config: HostConfig,
+    port: int,
+    host: str = "127.0.0.1",
+) -> web.Application:
+    """The aiohttp application, served on ``host:port`` (the client binding points there);
+    ``hub`` is the task hub or a callable returning the current one."""
+    base_url = f"http://{public_host(host)}:{port}"
+    binding = client_binding_json(base_url, config.hub_name, base_url + RPC_PATH)
+    invoker = TriggerInvoker(binding)
+    api = DurableApi(hub, config.hub_name)
+    routes = http_functions(functions)
+    prefix = "/" + config.route_prefix.strip("/") if config.route_prefix.strip("/") else ""
+
+    async def dispatch(request: web.Request) -> web.StreamResponse:
+        path = request.path
+        lowered = path.lower()
+        if lowered == HEALTH_PATH:
+            if request.method in ("GET", "HEAD"):
+                return web.json_response({"state": "Running"})
+            return web.Response(status=404)
+        for base in API_BASES:
+            if lowered == base or lowered.startswith(base + "/"):
+                return await api.handle(request, path[len(base) :])
+        below = _below_prefix(request.rel_url.raw_path, prefix)
+        if below is None:
+            return web.Response(status=404)
+        path_matched = False
+        for function in routes:
+            values = function.template.match(below)
+            if values is None:
+                continue
+            if function.allows(request.method):
+                return await invoker.invoke(function, request, values)
+            path_matched = True
+        if path_matched:
+            # The host answers 404 here too (no 405): say why in the log, not to the caller.
+            log.info("%s %s: no function accepts this method on that route", request.method, path)
+        return web.Response(status=404)
+
+    async def close_invoker(_: web.Application) -> None:
+        invoker.close()
+
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app[FUNCTIONS_KEY] = routes
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    app.on_cleanup.append(close_invoker)
+    return app
+
+
+def _below_prefix(raw_path: str, prefix: str) -> str | None:
+    """The raw path after the route prefix (compared case-insensitively), or None."""
+    if not prefix:
+        return raw_path
+    if raw_path.lower() == prefix.lower():
+        return ""
+    if raw_path.lower().startswith(prefix.lower() + "/"):
+        return raw_path[len(prefix) :]
+    return None
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind now, so a taken port fails here and port 0 resolves to the real port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=128)
+
+
+async def serve(
+    hub: TaskHub | Callable[[], TaskHub],
+    functions: FunctionIndex,
+    config: HostConfig,
+    host: str,
+    port: int,
+) -> tuple[web.AppRunner, str]:
+    """Start serving; returns the runner (``await runner.cleanup()`` stops it) and the base URL.
+
+    ``hub`` may be a callable returning the current hub (a test host replaces it on restart).
+
+    Raises OSError when the address cannot be bound (e.g. the port is taken).
+    """
+    sock = _bind(host, port)
+    actual_port = sock.getsockname()[1]
+    app = build_app(hub, functions, config, actual_port, host)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    try:
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+    except BaseException:
+        await runner.cleanup()
+        sock.close()
+        raise
+    return runner, f"http://{public_host(host)}:{actual_port}"
+
+
+def served_functions(runner: web.AppRunner) -> list[HttpFunction]:
+    app: Any = runner.app
+    return list(app[FUNCTIONS_KEY])
