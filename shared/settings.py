@@ -1,0 +1,158 @@
+"""All app configuration, read from the environment once into a frozen `Settings`."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from shared.errors import SettingsError
+
+# Azurite's fixed, publicly documented development account key: not a secret.
+_AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+AZURITE_CONNECTION_STRING = (
+    f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={_AZURITE_KEY};"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+    "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
+    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+)
+# ISO 3166-1 alpha-2; Antarctica (AQ) is deliberately absent so the sample can fail on it.
+DEFAULT_SHIPPING_COUNTRIES = frozenset(
+    {"AT", "BE", "CA", "CH", "CZ", "DE", "DK", "ES", "FI", "FR"}
+    | {"GB", "IE", "IT", "LU", "NL", "NO", "PL", "PT", "SE", "US"}
+)
+# Table names are 3-63 letters and digits; the prefix leaves room for the service's own name.
+_TABLE_PREFIX = re.compile(r"(?:[A-Za-z][A-Za-z0-9]{0,39})?")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Validated configuration; build it with `get_settings()` (or `from_env` in tests)."""
+
+    # Kept out of repr: a connection string may carry an account key into logs.
+    storage_connection_string: str | None = field(default=None, repr=False)
+    table_endpoint: str | None = None
+    table_prefix: str = ""
+    approval_threshold_cents: int = 100_000
+    approval_timeout_seconds: int = 86_400
+    shipping_countries: frozenset[str] = DEFAULT_SHIPPING_COUNTRIES
+    chaos_fault_rate: float = 0.0
+    chaos_seed: int | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Parse and validate; an empty or blank variable counts as unset."""
+        env = {name: value.strip() for name, value in environ.items() if value.strip()}
+        defaults = cls()
+        return cls(
+            storage_connection_string=_connection_string(
+                env.get("SAGA_STORAGE_CONNECTION") or env.get("AzureWebJobsStorage")
+            ),
+            table_endpoint=_table_endpoint(env.get("SAGA_TABLE_ENDPOINT")),
+            table_prefix=_table_prefix(env.get("SAGA_TABLE_PREFIX", defaults.table_prefix)),
+            approval_threshold_cents=_whole_number(
+                env, "APPROVAL_THRESHOLD_CENTS", defaults.approval_threshold_cents, "cents", 0
+            ),
+            approval_timeout_seconds=_whole_number(
+                env, "APPROVAL_TIMEOUT_SECONDS", defaults.approval_timeout_seconds, "seconds", 1
+            ),
+            shipping_countries=_countries(env.get("SHIPPING_COUNTRIES"), defaults),
+            chaos_fault_rate=_fraction(env.get("CHAOS_FAULT_RATE"), defaults.chaos_fault_rate),
+            chaos_seed=_seed(env.get("CHAOS_SEED")),
+        )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, read from os.environ on first use (`cache_clear()` re-reads)."""
+    return Settings.from_env(os.environ)
+
+
+def _connection_string(value: str | None) -> str | None:
+    if value is not None and value.rstrip(";").lower() == "usedevelopmentstorage=true":
+        return AZURITE_CONNECTION_STRING
+    return value
+
+
+def _table_endpoint(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    # Bearer tokens are only ever sent over TLS, so identity-based access needs https.
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(
+            "SAGA_TABLE_ENDPOINT",
+            "SAGA_TABLE_ENDPOINT must be an https URL such as "
+            f"https://myaccount.table.core.windows.net, got {value!r}",
+        )
+    return value.rstrip("/")
+
+
+def _table_prefix(value: str) -> str:
+    if not _TABLE_PREFIX.fullmatch(value):
+        raise SettingsError(
+            "SAGA_TABLE_PREFIX",
+            "SAGA_TABLE_PREFIX must be up to 40 letters and digits starting with a letter, "
+            f"got {value!r}",
+        )
+    return value
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int, unit: str, least: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        number = int(raw)
+    except ValueError:
+        number = least - 1
+    if number < least:
+        raise SettingsError(
+            name, f"{name} must be a whole number of {unit} from {least} up, got {raw!r}"
+        )
+    return number
+
+
+def _countries(raw: str | None, defaults: Settings) -> frozenset[str]:
+    if raw is None:
+        return defaults.shipping_countries
+    codes = [code.strip().upper() for code in raw.split(",")]
+    if not all(_COUNTRY.fullmatch(code) for code in codes):
+        raise SettingsError(
+            "SHIPPING_COUNTRIES",
+            "SHIPPING_COUNTRIES must be comma-separated two-letter ISO 3166-1 country codes "
+            f"such as 'NL,BE,DE', got {raw!r}",
+        )
+    return frozenset(codes)
+
+
+def _fraction(raw: str | None, default: float) -> float:
+    if raw is None:
+        return default
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = math.nan
+    if not 0 <= rate <= 1:  # also rejects nan
+        raise SettingsError(
+            "CHAOS_FAULT_RATE", f"CHAOS_FAULT_RATE must be a number from 0 to 1, got {raw!r}"
+        )
+    return rate
+
+
+def _seed(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(
+            "CHAOS_SEED", f"CHAOS_SEED must be a whole number, got {raw!r}"
+        ) from None
