@@ -144,12 +144,7 @@ class TaskHub:
 
     def _recover(self, state: InstanceState) -> None:
         for work in state.pending.values():
-            if work.kind == "activity":
-                self._dispatch_activity(state, work)
-            elif work.kind in ("timer", "retry_timer"):
-                self._arm_timer(state, work)
-            elif work.kind == "suborchestration":
-                self._spawn(self._ensure_child(state, work))
+            self._dispatch(state, work)
         if state.inbox:
             self._kick(state.instance_id)
 
@@ -744,14 +739,18 @@ class TaskHub:
 
     def _after_save(self, state: InstanceState, to_dispatch: list[PendingWork]) -> None:
         for work in [] if state.is_terminal else to_dispatch:
-            if work.kind == "activity":
-                self._dispatch_activity(state, work)
-            elif work.kind in ("timer", "retry_timer"):
-                self._arm_timer(state, work)
-            elif work.kind == "suborchestration":
-                self._spawn(self._ensure_child(state, work))
+            self._dispatch(state, work)
         if state.is_terminal:
             self._notify_parent(state)
+
+    def _dispatch(self, state: InstanceState, work: PendingWork) -> None:
+        """Set scheduled work going: run an activity, arm a timer, or start a child."""
+        if work.kind == "activity":
+            self._dispatch_activity(state, work)
+        elif work.kind in ("timer", "retry_timer"):
+            self._arm_timer(state, work)
+        elif work.kind == "suborchestration":
+            self._spawn(self._ensure_child(state, work))
 
     def _notify_parent(self, child: InstanceState) -> None:
         if not child.parent_instance_id or child.parent_task_id is None:
