@@ -53,6 +53,7 @@ COMPLETION_EVENTS = {
     EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED: ("TaskScheduledId", "suborchestration"),
     EventType.SUB_ORCHESTRATION_INSTANCE_FAILED: ("TaskScheduledId", "suborchestration"),
 }
+SAVE_ATTEMPTS = 6
 REPLAYED_EVENT_TYPES = frozenset(
     {
         EventType.ORCHESTRATOR_STARTED,
@@ -728,10 +729,18 @@ class TaskHub:
         self, state: InstanceState, new_events: list[dict[str, Any]], history_reset: bool = False
     ) -> None:
         state.last_updated_time = self.clock.now()
-        if history_reset:
-            await self.store.save(state, list(state.history), history_reset=True)
-        else:
-            await self.store.save(state, new_events)
+        events = list(state.history) if history_reset else new_events
+        for attempt in range(SAVE_ATTEMPTS):
+            try:
+                await self.store.save(state, events, history_reset=history_reset)
+                break
+            except Exception:
+                # A storage hiccup must not strand the instance: the state in memory is ahead
+                # of the store until a save succeeds, so retry before giving up.
+                if attempt == SAVE_ATTEMPTS - 1:
+                    raise
+                log.warning("saving %s failed; retrying", state.instance_id, exc_info=True)
+                await asyncio.sleep(0.05 * 2**attempt)
         changed = self._instance_changed.pop(state.instance_id, None)
         if changed is not None:
             changed.set()

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from devhost.history import EventType
 from devhost.instance import COMPLETED, RUNNING
+from devhost.store.memory import MemoryStore
 from devhost.testing import DevHost
 
 APP_FILE = str(Path(__file__).parent / "apps" / "basics" / "function_app.py")
@@ -93,3 +94,25 @@ class TestRestart:
         assert host.state(instance_id).runtime_status == RUNNING
         host.advance(1)
         assert host.state(instance_id).runtime_status == COMPLETED
+
+
+class FlakyStore(MemoryStore):
+    """Fails the first few saves, as a storage hiccup would."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def save(self, state, new_events, history_reset=False):  # type: ignore[no-untyped-def]
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("storage hiccup")
+        await super().save(state, new_events, history_reset)
+
+
+def test_a_storage_hiccup_is_retried_and_the_instance_completes() -> None:
+    """Saves that fail a few times are retried; the orchestration still completes."""
+    with DevHost(APP_FILE, store=FlakyStore(failures=3)) as host:
+        instance_id = host.start("sequence", ["a", "b"])
+        assert host.wait_for(instance_id).runtime_status == COMPLETED
+        assert host.output(instance_id) == ["Hello a", "Hello b"]
