@@ -2,6 +2,7 @@
 
 SagaError                     base; `retryable` is False unless a subclass says otherwise
 ├── SettingsError             a configuration variable is malformed or missing   (variable)
+├── SagaDefinitionError       a saga definition breaks a rule (shared.saga, also a ValueError)
 ├── IdempotencyConflict       a key was reused for a different request           (key)
 ├── TransactionTooLarge       a unit of work exceeds a Table storage limit       (key, limit)
 └── TransientStorageError     storage cannot complete it now; retry later        (key)

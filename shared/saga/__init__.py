@@ -1,0 +1,51 @@
+"""The saga engine: declare steps in a SagaDefinition, run it with ``yield from run_saga(...)``.
+
+Activities return ``ok(value)`` or ``failure(code, message)``; see ``outcome``.
+"""
+
+from shared.saga.definition import (
+    ActivityRef,
+    ApprovalGate,
+    ParallelGroup,
+    RetryPolicy,
+    SagaDefinition,
+    SagaDefinitionError,
+    Step,
+    StepKind,
+)
+from shared.saga.keys import action_key, compensation_key
+from shared.saga.outcome import EngineCode, Envelope, StepError, failure, ok, parse_envelope
+from shared.saga.runner import run_saga
+from shared.saga.signals import CANCEL_EVENT, RETRY_EVENT
+from shared.saga.status import SagaStatus, StepStatus
+
+COMPENSATABLE = StepKind.COMPENSATABLE
+PIVOT = StepKind.PIVOT
+RETRIABLE = StepKind.RETRIABLE
+
+__all__ = [
+    "CANCEL_EVENT",
+    "COMPENSATABLE",
+    "PIVOT",
+    "RETRIABLE",
+    "RETRY_EVENT",
+    "ActivityRef",
+    "ApprovalGate",
+    "EngineCode",
+    "Envelope",
+    "ParallelGroup",
+    "RetryPolicy",
+    "SagaDefinition",
+    "SagaDefinitionError",
+    "SagaStatus",
+    "Step",
+    "StepError",
+    "StepKind",
+    "StepStatus",
+    "action_key",
+    "compensation_key",
+    "failure",
+    "ok",
+    "parse_envelope",
+    "run_saga",
+]

@@ -1,0 +1,151 @@
+"""Declarative saga definitions: steps, parallel groups, approval gates and retry policies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from azure.functions.decorators.function_app import FunctionBuilder
+
+from shared.errors import SagaError
+
+# An activity as `context.call_activity` accepts it: the decorated function, or its name.
+ActivityRef = FunctionBuilder | str
+InputBuilder = Callable[[Any, Mapping[str, Any]], Any]
+Condition = Callable[[Any, Mapping[str, Any]], bool]
+
+
+class SagaDefinitionError(SagaError, ValueError):
+    """A saga definition breaks a rule; raised when it is constructed, so at module import."""
+
+
+class StepKind(StrEnum):
+    """A step's place (Garcia-Molina & Salem): undoable, point of no return, bound to succeed."""
+
+    COMPENSATABLE = "compensatable"
+    PIVOT = "pivot"
+    RETRIABLE = "retriable"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff between attempts, waited on durable timers."""
+
+    max_attempts: int = 3
+    first_interval_seconds: float = 5.0
+    backoff_coefficient: float = 2.0
+    max_interval_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise SagaDefinitionError(f"max_attempts must be at least 1, not {self.max_attempts}")
+        if self.first_interval_seconds < 0:
+            raise SagaDefinitionError("first_interval_seconds must not be negative")
+        if self.backoff_coefficient < 1:
+            raise SagaDefinitionError("backoff_coefficient must be at least 1")
+        if self.max_interval_seconds < self.first_interval_seconds:
+            raise SagaDefinitionError("max_interval_seconds must be >= first_interval_seconds")
+
+    def delay_seconds(self, attempt: int) -> float:
+        """The wait after failed attempt number ``attempt`` (from 1) before the next one."""
+        delay = self.first_interval_seconds * self.backoff_coefficient ** (attempt - 1)
+        return min(delay, self.max_interval_seconds)
+
+
+def _pass_saga_input(saga_input: Any, results: Mapping[str, Any]) -> Any:
+    return saga_input
+
+
+def _always(saga_input: Any, results: Mapping[str, Any]) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Step:
+    """One local transaction (an activity) and, if it can be undone, its compensation.
+
+    ``input(saga_input, results)`` builds the activity's input from the saga input and the values
+    of the steps before it; the engine wraps it with the idempotency key. ``compensation_retry``
+    defaults to ``retry``.
+    """
+
+    name: str
+    action: ActivityRef
+    compensation: ActivityRef | None = None
+    kind: StepKind = StepKind.COMPENSATABLE
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout_seconds: float | None = None
+    input: InputBuilder = _pass_saga_input
+    compensation_retry: RetryPolicy | None = None
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "step")
+        refs = [("action", self.action)]
+        if self.compensation is not None:
+            refs.append(("compensation", self.compensation))
+        for role, ref in refs:
+            if not (isinstance(ref, FunctionBuilder) or (isinstance(ref, str) and ref)):
+                raise SagaDefinitionError(
+                    f"step {self.name!r}: {role} must be an activity function or its name"
+                )
+        if self.timeout_seconds is not None and self.timeout_seconds <= 0:
+            raise SagaDefinitionError(f"step {self.name!r}: timeout_seconds must be > 0")
+        if not callable(self.input):
+            raise SagaDefinitionError(f"step {self.name!r}: input must be a callable")
+
+
+@dataclass(frozen=True)
+class ParallelGroup:
+    """Compensatable steps scheduled together; on failure each one scheduled is compensated."""
+
+    name: str
+    steps: Sequence[Step]
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "parallel group")
+        object.__setattr__(self, "steps", tuple(self.steps))
+        if not self.steps:
+            raise SagaDefinitionError(f"parallel group {self.name!r} has no steps")
+
+
+@dataclass(frozen=True)
+class ApprovalGate:
+    """Waits for a human decision (external event ``event_name``) when ``required`` says so;
+    rejection or ``timeout_seconds`` without an answer fails the saga."""
+
+    name: str
+    timeout_seconds: float
+    required: Condition = _always
+    event_name: str = "Approval"
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "approval gate")
+        if self.timeout_seconds <= 0:
+            raise SagaDefinitionError(f"approval gate {self.name!r}: timeout_seconds must be > 0")
+        if not callable(self.required):
+            raise SagaDefinitionError(f"approval gate {self.name!r}: required must be a callable")
+
+
+Entry = Step | ParallelGroup | ApprovalGate
+
+
+@dataclass(frozen=True)
+class SagaDefinition:
+    """A named, ordered list of entries, checked against the saga rules when constructed."""
+
+    name: str
+    steps: Sequence[Entry]
+
+    def __post_init__(self) -> None:
+        from shared.saga.validation import validate  # here: validation imports this module
+
+        object.__setattr__(self, "steps", tuple(self.steps))
+        validate(self)
+
+
+def _check_name(name: object, what: str) -> None:
+    # Names become idempotency keys "{instance}:{step}[:compensate]": a colon could collide.
+    if not isinstance(name, str) or not name or ":" in name:
+        raise SagaDefinitionError(f"{what} name {name!r} must be a non-empty string without ':'")

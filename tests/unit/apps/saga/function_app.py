@@ -1,0 +1,175 @@
+"""Fixture app for the saga engine tests: sagas built from SagaDefinitions over fake activities.
+
+Each fake activity is registered under a real-looking name, appends what it did to `journal`,
+and behaves as the saga input's `fail` map says for it:
+  "business[:Code]"  return a business failure (code default "Refused")
+  "fault"            raise on every attempt
+  "fault:N"          raise on the first N attempts (counted per idempotency key)
+  "slow"             block until the test sets `release` (to outlive a timeout)
+  "malformed"        return something that is not a result envelope
+Adding an activity's name to `repaired` clears its instruction (an operator's fix).
+A compensation tombstones an action that never applied, so a late action has no effect.
+"""
+
+import threading
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from shared.saga import (
+    PIVOT,
+    RETRIABLE,
+    ApprovalGate,
+    ParallelGroup,
+    RetryPolicy,
+    SagaDefinition,
+    Step,
+    failure,
+    ok,
+    run_saga,
+)
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+journal: list[tuple[str, str, str]] = []  # (activity, idempotency key, what happened)
+attempts: dict[tuple[str, str], int] = {}
+applied: set[str] = set()
+tombstones: set[str] = set()
+repaired: set[str] = set()
+release = threading.Event()
+slow_started = threading.Event()
+_lock = threading.Lock()
+
+
+def reset() -> None:
+    with _lock:
+        journal.clear()
+        attempts.clear()
+        applied.clear()
+        tombstones.clear()
+        repaired.clear()
+    release.clear()
+    slow_started.clear()
+
+
+def _behave(name: str, request: dict[str, Any]) -> Any:
+    key = request["key"]
+    spec = str(((request.get("input") or {}).get("fail") or {}).get(name, ""))
+    if name in repaired:
+        spec = ""
+    with _lock:
+        attempts[(name, key)] = attempt = attempts.get((name, key), 0) + 1
+    if spec == "slow":
+        slow_started.set()
+        release.wait(timeout=10)
+    if spec.startswith("fault"):
+        limit = int(spec.partition(":")[2] or 10**9)
+        if attempt <= limit:
+            journal.append((name, key, "fault"))
+            raise RuntimeError(f"{name} attempt {attempt} broke")
+    if spec.startswith("business"):
+        journal.append((name, key, "business"))
+        return failure(spec.partition(":")[2] or "Refused", f"{name} refused")
+    if spec == "malformed":
+        journal.append((name, key, "malformed"))
+        return "not an envelope"
+    with _lock:
+        if "actionKey" in request:  # a compensation: undo, or tombstone what never applied
+            done = "undone" if request["actionKey"] in applied else "tombstone"
+            tombstones.add(request["actionKey"])
+        elif key in tombstones:
+            done = "ignored"
+        else:
+            done = "ok"
+            applied.add(key)
+    journal.append((name, key, done))
+    return ok({"by": name})
+
+
+def _fake(name: str) -> Any:
+    def activity(request: dict[str, Any]) -> Any:
+        return _behave(name, request)
+
+    # call_activity(function) resolves the function's __name__: keep it the activity's name.
+    activity.__name__ = activity.__qualname__ = name
+    return app.activity_trigger(input_name="request")(activity)
+
+
+reserve, release_stock = _fake("reserve"), _fake("release_stock")
+pick_a, unpick_a = _fake("pick_a"), _fake("unpick_a")
+pick_b, unpick_b = _fake("pick_b"), _fake("unpick_b")
+charge, refund = _fake("charge"), _fake("refund")
+ship, confirm = _fake("ship"), _fake("confirm")
+
+QUICK = RetryPolicy(max_attempts=3, first_interval_seconds=1, backoff_coefficient=2)
+
+SHOP = SagaDefinition(
+    "shop",
+    [
+        Step(
+            "reserve",
+            reserve,
+            release_stock,
+            retry=RetryPolicy(
+                4, first_interval_seconds=5, backoff_coefficient=3, max_interval_seconds=30
+            ),
+            compensation_retry=QUICK,
+        ),
+        ParallelGroup(
+            "parts",
+            [
+                Step("pick_a", pick_a, unpick_a, retry=QUICK),
+                Step("pick_b", pick_b, unpick_b, retry=QUICK),
+            ],
+        ),
+        ApprovalGate(
+            "approval",
+            timeout_seconds=86400,
+            required=lambda saga_input, results: bool(saga_input.get("approval")),
+        ),
+        Step("charge", charge, refund, retry=QUICK, timeout_seconds=30),
+        Step("ship", ship, kind=PIVOT, retry=QUICK),
+        Step(
+            "confirm",
+            "confirm",
+            kind=RETRIABLE,
+            retry=RetryPolicy(3, first_interval_seconds=10, backoff_coefficient=2),
+        ),
+    ],
+)
+
+TRIO = SagaDefinition(
+    "trio",
+    [
+        Step("first", reserve, release_stock, retry=QUICK),
+        Step(
+            "second",
+            charge,
+            refund,
+            retry=QUICK,
+            input=lambda saga_input, results: {**saga_input, "after": results["first"]},
+        ),
+        Step("third", ship, kind=PIVOT, retry=QUICK),
+    ],
+)
+
+BROKEN = SagaDefinition(
+    "broken",
+    [Step("first", reserve, release_stock, input=lambda saga_input, results: results["nope"])],
+)
+
+
+@app.orchestration_trigger(context_name="context")
+def shop(context: df.DurableOrchestrationContext):
+    return (yield from run_saga(context, SHOP, context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
+def trio(context: df.DurableOrchestrationContext):
+    return (yield from run_saga(context, TRIO, context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
+def broken(context: df.DurableOrchestrationContext):
+    return (yield from run_saga(context, BROKEN, context.get_input()))
