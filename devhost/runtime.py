@@ -118,6 +118,8 @@ class TaskHub:
         self._instance_changed: dict[str, asyncio.Event] = {}
         self._runner = ActivityRunner(self.config.max_concurrent_activities)
         self._closed = False
+        # CPU spent inside orchestrator episodes (SDK replay + user code), per orchestrator.
+        self.orchestrator_cpu_seconds: dict[str, float] = defaultdict(float)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -431,7 +433,9 @@ class TaskHub:
             payload = build_payload(
                 state.instance_id, state.input, state.parent_instance_id, history_json
             )
+            began_cpu = time.thread_time()
             result = run_episode(handler.get_user_function(), payload)
+            self.orchestrator_cpu_seconds[state.name] += time.thread_time() - began_cpu
         elapsed_ms = (time.perf_counter() - began) * 1000
 
         if result.has_custom_status:
