@@ -1,1 +1,5 @@
 """Activity functions: one module per service, its local transactions and compensations."""
+
+from activities import inventory, orders, payments, shipping
+
+blueprints = [orders.bp, inventory.bp, payments.bp, shipping.bp]
