@@ -6,6 +6,7 @@ Activities return ``ok(value)`` or ``failure(code, message)``; see ``outcome``.
 from shared.saga.definition import (
     ActivityRef,
     ApprovalGate,
+    FanOut,
     ParallelGroup,
     RetryPolicy,
     SagaDefinition,
@@ -33,6 +34,7 @@ __all__ = [
     "ApprovalGate",
     "EngineCode",
     "Envelope",
+    "FanOut",
     "ParallelGroup",
     "RetryPolicy",
     "SagaDefinition",

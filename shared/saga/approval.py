@@ -29,7 +29,8 @@ def pass_gate(
     progress.mark(gate.name, StepStatus.RUNNING)
     progress.set_status(SagaStatus.AWAITING_APPROVAL)
     answer = context.wait_for_external_event(gate.event_name)
-    deadline = start_timer(context, gate.timeout_seconds)
+    timeout_seconds = gate.timeout_for(saga_input)
+    deadline = start_timer(context, timeout_seconds)
     winner = None
     while winner is None:
         extras = signals.extras(cancellable=True)
@@ -44,7 +45,7 @@ def pass_gate(
         return None
     if winner is deadline:
         error = StepError(
-            EngineCode.APPROVAL_TIMED_OUT, f"no decision within {gate.timeout_seconds:g} s"
+            EngineCode.APPROVAL_TIMED_OUT, f"no decision within {timeout_seconds:g} s"
         )
         progress.mark(gate.name, StepStatus.TIMED_OUT, error)
         return error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -111,14 +112,70 @@ class ParallelGroup:
 
 
 @dataclass(frozen=True)
+class _Constant:
+    """A step input builder that always gives the same value (a fan-out member's item)."""
+
+    value: Any
+
+    def __call__(self, saga_input: Any, results: Mapping[str, Any]) -> Any:
+        return self.value
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """One copy of ``step`` per item that ``items(saga_input)`` lists, run as a parallel group.
+
+    Members are named ``{step.name}-{index}`` and each gets its item as input: e.g. one
+    reservation per order line, each its own local transaction in its own partition. Items come
+    from the saga input alone, so the members are known (and shown) from the start.
+    """
+
+    step: Step
+    items: Callable[[Any], Sequence[Any]]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.step, Step):
+            raise SagaDefinitionError(f"fan-out {self.step!r}: step must be a Step")
+        if not callable(self.items):
+            raise SagaDefinitionError(f"fan-out {self.step.name!r}: items must be a callable")
+
+    @property
+    def name(self) -> str:
+        return self.step.name
+
+    def expand(self, saga_input: Any) -> ParallelGroup:
+        items = list(self.items(saga_input))
+        return ParallelGroup(
+            self.name,
+            [
+                dataclasses.replace(self.step, name=f"{self.name}-{index}", input=_Constant(item))
+                for index, item in enumerate(items)
+            ],
+        )
+
+    def values(self, results: Mapping[str, Any]) -> list[Any]:
+        """The members' results in item order (for the inputs of later steps)."""
+        prefix = f"{self.name}-"
+        members = [
+            (int(key[len(prefix) :]), value)
+            for key, value in results.items()
+            if key.startswith(prefix) and key[len(prefix) :].isdigit()
+        ]
+        return [value for _, value in sorted(members)]
+
+
+@dataclass(frozen=True)
 class ApprovalGate:
     """Waits for a human decision (external event ``event_name``) when ``required`` says so;
-    rejection or ``timeout_seconds`` without an answer fails the saga."""
+    rejection or no answer within the timeout fails the saga. The timeout is
+    ``timeout_seconds``, or ``timeout(saga_input)`` when given: configuration belongs in the
+    saga input, so a setting changed mid-saga cannot change what a replay does."""
 
     name: str
-    timeout_seconds: float
+    timeout_seconds: float = 86400.0
     required: Condition = _always
     event_name: str = "Approval"
+    timeout: Callable[[Any], float] | None = None
 
     def __post_init__(self) -> None:
         _check_name(self.name, "approval gate")
@@ -126,9 +183,17 @@ class ApprovalGate:
             raise SagaDefinitionError(f"approval gate {self.name!r}: timeout_seconds must be > 0")
         if not callable(self.required):
             raise SagaDefinitionError(f"approval gate {self.name!r}: required must be a callable")
+        if self.timeout is not None and not callable(self.timeout):
+            raise SagaDefinitionError(f"approval gate {self.name!r}: timeout must be a callable")
+
+    def timeout_for(self, saga_input: Any) -> float:
+        seconds = self.timeout_seconds if self.timeout is None else self.timeout(saga_input)
+        if seconds <= 0:
+            raise SagaDefinitionError(f"approval gate {self.name!r}: timeout {seconds!r} <= 0")
+        return float(seconds)
 
 
-Entry = Step | ParallelGroup | ApprovalGate
+Entry = Step | ParallelGroup | FanOut | ApprovalGate
 
 
 @dataclass(frozen=True)
@@ -143,6 +208,18 @@ class SagaDefinition:
 
         object.__setattr__(self, "steps", tuple(self.steps))
         validate(self)
+
+    def for_input(self, saga_input: Any) -> SagaDefinition:
+        """This definition with each fan-out expanded into the group it makes for this input."""
+        if not any(isinstance(entry, FanOut) for entry in self.steps):
+            return self
+        return SagaDefinition(
+            self.name,
+            [
+                entry.expand(saga_input) if isinstance(entry, FanOut) else entry
+                for entry in self.steps
+            ],
+        )
 
 
 def _check_name(name: object, what: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.saga.approval import pass_gate
 from shared.saga.compensation import compensate
-from shared.saga.definition import ApprovalGate, SagaDefinition, Step, StepKind
+from shared.saga.definition import ApprovalGate, FanOut, SagaDefinition, Step, StepKind
 from shared.saga.forward import StepRun, run_compensatable, run_past_pivot
 from shared.saga.outcome import EngineCode, StepError
 from shared.saga.signals import Signals
@@ -24,6 +24,7 @@ def run_saga(
     Nothing here catches exceptions: the SDK closes this generator at every episode end
     (GeneratorExit), and an engine bug must fail the instance, not look like a saga failure.
     """
+    definition = definition.for_input(saga_input)
     progress = Progress(context, definition)
     signals = Signals(context)
     run = StepRun(context, saga_input, progress, signals)
@@ -37,6 +38,7 @@ def run_saga(
             error = yield from run_past_pivot(run, entry)
             failure = (entry.name, error) if error else None
         else:
+            assert not isinstance(entry, FanOut)  # for_input expanded every fan-out
             failure = yield from run_compensatable(run, entry)
         if signals.cancelled:  # it came first: a failure stops the racing of Cancel
             failure = (entry.name, StepError(EngineCode.CANCELLED, "a Cancel request arrived"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from shared.saga.definition import (
     ApprovalGate,
     Entry,
+    FanOut,
     ParallelGroup,
     SagaDefinition,
     SagaDefinitionError,
@@ -24,7 +25,7 @@ def validate(definition: SagaDefinition) -> None:
     if not definition.steps:
         raise SagaDefinitionError(f"saga {saga!r} has no steps")
     for entry in definition.steps:
-        if not isinstance(entry, Step | ParallelGroup | ApprovalGate):
+        if not isinstance(entry, Step | ParallelGroup | FanOut | ApprovalGate):
             raise SagaDefinitionError(f"saga {saga!r}: {entry!r} is not a Step, group or gate")
     _check_unique(definition)
     pivot: str | None = None
@@ -40,6 +41,13 @@ def validate(definition: SagaDefinition) -> None:
                         f"is {member.kind}; every member of a group must be compensatable"
                     )
                 _check_compensation(saga, member)
+        elif isinstance(entry, FanOut):
+            if entry.step.kind is not StepKind.COMPENSATABLE:
+                raise SagaDefinitionError(
+                    f"saga {saga!r}: fan-out {entry.name!r} is {entry.step.kind}; the steps of "
+                    "a fan-out run as a parallel group and must be compensatable"
+                )
+            _check_compensation(saga, entry.step)
         elif isinstance(entry, Step):
             _check_compensation(saga, entry)
         if kind is StepKind.COMPENSATABLE and (pivot or retriable):
@@ -101,6 +109,8 @@ def _check_unique(definition: SagaDefinition) -> None:
 
 
 def _label(entry: Entry) -> str:
+    if isinstance(entry, FanOut):
+        return f"fan-out {entry.name!r}"
     if isinstance(entry, ParallelGroup):
         return f"parallel group {entry.name!r}"
     if isinstance(entry, ApprovalGate):

@@ -8,6 +8,7 @@ from shared.saga import (
     RETRIABLE,
     ApprovalGate,
     EngineCode,
+    FanOut,
     ParallelGroup,
     RetryPolicy,
     SagaDefinition,
@@ -199,6 +200,58 @@ class TestRetryPolicy:
     def test_nonsense_policies_are_rejected(self, fields: dict, match: str) -> None:
         with pytest.raises(SagaDefinitionError, match=match):
             RetryPolicy(**fields)
+
+
+class TestFanOut:
+    def test_a_fan_out_expands_to_one_member_per_item(self) -> None:
+        """Members are named step-0, step-1, ... and each gets its own item as input."""
+        lines = FanOut(undoable("reserve"), items=lambda order: order["lines"])
+        saga = SagaDefinition("order", [lines, PIVOT_STEP])
+        expanded = saga.for_input({"lines": ["x", "y"]})
+        [group, pivot] = expanded.steps
+        assert isinstance(group, ParallelGroup)
+        assert [m.name for m in group.steps] == ["reserve-0", "reserve-1"]
+        assert [m.input({"lines": []}, {}) for m in group.steps] == ["x", "y"]
+        assert pivot is PIVOT_STEP
+        assert saga.for_input({"lines": ["x"]}) is not saga
+
+    def test_values_come_back_in_item_order(self) -> None:
+        lines = FanOut(undoable("reserve"), items=lambda order: order)
+        results = {"reserve-10": 10, "reserve-2": 2, "other": 0, "reserve-x": 9}
+        assert lines.values(results) == [2, 10]
+
+    def test_a_definition_without_fan_outs_is_its_own_expansion(self) -> None:
+        saga = SagaDefinition("order", [undoable("a"), PIVOT_STEP])
+        assert saga.for_input({}) is saga
+
+    def test_fan_out_steps_must_be_compensatable(self) -> None:
+        rejected(
+            [FanOut(Step("ship", "ship", kind=PIVOT), items=list)],
+            "fan-out 'ship' is pivot; the steps of a fan-out run as a parallel group",
+        )
+
+    def test_a_fan_out_after_the_pivot_is_rejected(self) -> None:
+        rejected(
+            [PIVOT_STEP, FanOut(undoable("reserve"), items=list)],
+            "fan-out 'reserve' comes after the pivot 'ship'",
+        )
+
+    def test_an_empty_fan_out_is_refused_when_expanded(self) -> None:
+        saga = SagaDefinition("order", [FanOut(undoable("reserve"), items=list), PIVOT_STEP])
+        with pytest.raises(SagaDefinitionError, match="parallel group 'reserve' has no steps"):
+            saga.for_input([])
+
+
+class TestApprovalTimeout:
+    def test_the_timeout_can_come_from_the_saga_input(self) -> None:
+        gate = ApprovalGate("approval", timeout=lambda order: order["seconds"])
+        assert gate.timeout_for({"seconds": 30}) == 30.0
+        assert ApprovalGate("approval", timeout_seconds=60).timeout_for({}) == 60.0
+
+    def test_a_non_positive_timeout_from_the_input_is_refused(self) -> None:
+        gate = ApprovalGate("approval", timeout=lambda order: 0)
+        with pytest.raises(SagaDefinitionError, match="timeout 0 <= 0"):
+            gate.timeout_for({})
 
 
 class TestEnvelopes:
