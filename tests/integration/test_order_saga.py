@@ -1,0 +1,138 @@
+"""The order saga end to end in-process: the real app on devhost (real SDK replay, virtual time)
+with every service's data in Table storage on Azurite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from activities.inventory import get_stock
+from devhost.testing import DevHost
+from tests.integration.shop import (
+    STOCK,
+    assert_books_balance,
+    open_shop,
+    order_row,
+    place,
+    result,
+)
+
+pytestmark = pytest.mark.azurite
+
+
+@pytest.fixture
+def shop(azurite: str) -> Iterator[DevHost]:
+    with open_shop(azurite) as host:
+        yield host
+
+
+class TestHappyPath:
+    def test_an_order_completes_and_moves_stock_and_money_once(self, shop: DevHost) -> None:
+        """Two lines: reserved, charged 2*150 + 1*200, shipped, confirmed."""
+        order_id = place(shop, "alice", {"apple": 2, "pear": 1})
+        summary = result(shop, order_id)
+        assert summary["status"] == "Completed"
+        assert summary["failure"] is None
+        assert [s["status"] for s in summary["steps"]] == [
+            "Succeeded",
+            "Succeeded",
+            "Succeeded",
+            "Skipped",
+            "Succeeded",
+            "Succeeded",
+            "Succeeded",
+        ]
+        assert order_row(order_id)["status"] == "Confirmed"
+        assert order_row(order_id)["totalCents"] == 500
+        assert get_stock("apple")["reserved"] == 2
+        assert_books_balance([("alice", {"apple": 2, "pear": 1})])
+
+
+class TestBusinessFailures:
+    @pytest.mark.parametrize(
+        ("customer", "lines", "country", "step", "code"),
+        [
+            ("alice", {"apple": 11}, "NL", "reserve-0", "OutOfStock"),
+            ("alice", {"apple": 1, "plum": 1}, "NL", "reserve-1", "UnknownSku"),
+            ("nobody", {"apple": 1}, "NL", "charge_payment", "AccountNotFound"),
+            ("bob", {"pear": 3}, "NL", "charge_payment", "InsufficientFunds"),
+            ("alice", {"apple": 1}, "AQ", "schedule_shipment", "ShippingUnavailable"),
+        ],
+    )
+    def test_each_failure_compensates_everything_done_before_it(
+        self,
+        shop: DevHost,
+        customer: str,
+        lines: dict[str, int],
+        country: str,
+        step: str,
+        code: str,
+    ) -> None:
+        """The saga ends Compensated with the failure's code; stock and balances are as before."""
+        order_id = place(shop, customer, lines, country)
+        summary = result(shop, order_id)
+        assert summary["status"] == "Compensated"
+        assert (summary["failure"]["step"], summary["failure"]["code"]) == (step, code)
+        assert order_row(order_id)["status"] == "Cancelled"
+        assert_books_balance([])
+        assert all(get_stock(sku)["reserved"] == 0 for sku in STOCK)
+
+
+class TestApproval:
+    def test_a_big_order_waits_for_approval_then_completes(self, shop: DevHost) -> None:
+        """Total >= the threshold: AwaitingApproval until approved."""
+        order_id = place(shop, "rich", {"gold": 2})
+        shop.wait_for(order_id, "Running", skip_time=False)
+        shop.wait_idle()
+        assert shop.custom_status(order_id)["status"] == "AwaitingApproval"
+        shop.raise_event(order_id, "Approval", {"approved": True})
+        assert result(shop, order_id, skip_time=False)["status"] == "Completed"
+        assert_books_balance([("rich", {"gold": 2})])
+
+    def test_a_rejected_order_is_compensated(self, shop: DevHost) -> None:
+        order_id = place(shop, "rich", {"gold": 2})
+        shop.wait_idle()
+        shop.raise_event(order_id, "Approval", {"approved": False, "comment": "too much"})
+        summary = result(shop, order_id, skip_time=False)
+        assert summary["failure"]["code"] == "ApprovalRejected"
+        assert_books_balance([])
+
+    def test_an_unanswered_approval_times_out_after_a_day(self, shop: DevHost) -> None:
+        """The 24 h timeout passes in virtual time; the reservation is released."""
+        order_id = place(shop, "rich", {"gold": 2})
+        summary = result(shop, order_id)
+        assert summary["failure"]["code"] == "ApprovalTimedOut"
+        assert_books_balance([])
+
+
+class TestCancellation:
+    def test_cancel_before_the_pivot_compensates(self, shop: DevHost) -> None:
+        order_id = place(shop, "rich", {"gold": 2, "apple": 1})
+        shop.wait_idle()  # waiting for approval, stock reserved
+        shop.raise_event(order_id, "Cancel")
+        assert result(shop, order_id, skip_time=False)["status"] == "Cancelled"
+        assert_books_balance([])
+
+
+class TestDeliveryFaults:
+    def test_every_activity_delivered_twice_has_one_effect(self, shop: DevHost) -> None:
+        """Duplicate delivery of every activity (and compensation): books still exact."""
+        shop.faults.duplicate_delivery("*", times=None)
+        ok = place(shop, "alice", {"apple": 3})
+        failed = place(shop, "bob", {"pear": 3})
+        assert result(shop, ok)["status"] == "Completed"
+        assert result(shop, failed)["status"] == "Compensated"
+        shop.wait_idle()
+        assert_books_balance([("alice", {"apple": 3})])
+
+    def test_concurrent_duplicates_and_lost_replies_have_one_effect(self, shop: DevHost) -> None:
+        """Concurrent duplicate deliveries, then a crash after every commit: books still exact."""
+        shop.faults.duplicate_delivery("*", times=4, concurrent=True)
+        shop.faults.crash_after_commit("*", times=None)
+        ok = place(shop, "alice", {"apple": 1, "pear": 2})
+        failed = place(shop, "alice", {"apple": 1}, "AQ")
+        assert result(shop, ok)["status"] == "Completed"
+        assert result(shop, failed)["status"] == "Compensated"
+        shop.wait_idle()
+        assert_books_balance([("alice", {"apple": 1, "pear": 2})])
