@@ -3,12 +3,16 @@ with every service's data in Table storage on Azurite."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from activities.inventory import get_stock
 from devhost.testing import DevHost
+from orchestrators.order_saga import STEP_TIMEOUT_SECONDS
+from shared.idempotency import TableLedger
 from tests.integration.shop import (
     STOCK,
     assert_books_balance,
@@ -136,3 +140,37 @@ class TestDeliveryFaults:
         assert result(shop, failed)["status"] == "Compensated"
         shop.wait_idle()
         assert_books_balance([("alice", {"apple": 1, "pear": 2})])
+
+
+class TestTimeouts:
+    def test_a_reservation_that_commits_after_its_timeout_has_no_effect(
+        self, shop: DevHost, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The reservation is held back until its step timed out and the saga compensated
+        (tombstoning it); when it finally runs it finds the tombstone and changes nothing."""
+        started, release = threading.Event(), threading.Event()
+        original = TableLedger.run_once
+
+        def held_back(self: TableLedger, partition: str, key: str, *args: Any, **kw: Any) -> Any:
+            if key.endswith(":reserve-0"):
+                started.set()
+                assert release.wait(timeout=30)
+            return original(self, partition, key, *args, **kw)
+
+        monkeypatch.setattr(TableLedger, "run_once", held_back)
+        order_id = place(shop, "alice", {"apple": 4})
+        assert started.wait(timeout=10)
+        shop.advance(STEP_TIMEOUT_SECONDS + 1, settle=False)
+        shop.wait_for(order_id, skip_time=False)
+        summary = shop.output(order_id)
+        assert summary["status"] == "Compensated"
+        assert summary["failure"]["code"] == "StepTimedOut"
+        release.set()
+        shop.wait_idle()
+        assert get_stock("apple") == {
+            "sku": "apple",
+            "available": 10,
+            "reserved": 0,
+            "unitPriceCents": 150,
+        }
+        assert_books_balance([])
