@@ -19,6 +19,12 @@ class HostConfig:
     hub_name: str = DEFAULT_HUB_NAME
     max_concurrent_activities: int = 10
     max_concurrent_orchestrations: int = 10
+    # The extension's default: starting an id that is still running replaces that instance.
+    overridable_existing_instance_states: str = "AnyState"
+
+    @property
+    def replaces_running_instances(self) -> bool:
+        return self.overridable_existing_instance_states.lower() != "nonrunningstates"
 
     @classmethod
     def load(cls, app_dir: Path) -> HostConfig:
@@ -35,6 +41,9 @@ class HostConfig:
             max_concurrent_activities=int(durable.get("maxConcurrentActivityFunctions", 10)),
             max_concurrent_orchestrations=int(
                 durable.get("maxConcurrentOrchestratorFunctions", 10)
+            ),
+            overridable_existing_instance_states=str(
+                durable.get("overridableExistingInstanceStates", "AnyState")
             ),
         )
 

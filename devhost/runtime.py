@@ -174,7 +174,8 @@ class TaskHub:
             )
         instance_id = instance_id or uuid.uuid4().hex
         previous = self._instances.get(instance_id)
-        if previous is not None and not previous.is_terminal:
+        replaceable = self.config.replaces_running_instances and parent is None
+        if previous is not None and not previous.is_terminal and not replaceable:
             raise InstanceAlreadyExists(
                 f"An Orchestration instance with the status {previous.runtime_status} "
                 f"already exists."
@@ -192,6 +193,11 @@ class TaskHub:
             parent_task_id=parent[1] if parent else None,
         )
         state.inbox.append(self._execution_started(state, input_text))
+        if previous is not None and not previous.is_terminal:
+            # AnyState: the running instance is replaced; its outstanding work belongs to the
+            # old execution id, so whatever it still delivers is dropped.
+            self._finish(previous)
+            log.info("orchestrator %s (%s): replaced by a new start", previous.name, instance_id)
         # Claimed before the first await, so concurrent starts of one id cannot both succeed.
         self._instances[instance_id] = state
         self._played_json.pop(instance_id, None)

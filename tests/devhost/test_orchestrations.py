@@ -5,10 +5,12 @@ from datetime import timedelta
 
 import pytest
 
+from devhost.config import HostConfig
 from devhost.history import EventType
 from devhost.instance import COMPLETED, FAILED, RUNNING, SUSPENDED, TERMINATED
 from devhost.runtime import InstanceAlreadyExists, InstanceNotRunning, UnknownOrchestrator
 from devhost.testing import DevHost
+from tests.devhost.conftest import APPS
 
 
 def events_of(host: DevHost, instance_id: str, kind: EventType) -> list[dict]:
@@ -221,16 +223,31 @@ class TestStatusAndLifecycle:
         assert state.runtime_status == FAILED
         assert host.output(instance_id) == "Orchestrator function 'explodes' failed: kaboom"
 
-    def test_starting_a_running_id_again_is_refused(self, host: DevHost) -> None:
-        """Instance ids are unique among unfinished instances; finished ones may be reused."""
-        host.start("two_events", instance_id="same")
-        with pytest.raises(InstanceAlreadyExists):
+    def test_starting_a_running_id_again_is_refused_with_non_running_states(self) -> None:
+        """overridableExistingInstanceStates=NonRunningStates: ids are unique among unfinished
+        instances; a finished one may be reused."""
+        config = HostConfig(overridable_existing_instance_states="NonRunningStates")
+        with DevHost(APPS / "basics", config=config) as host:
             host.start("two_events", instance_id="same")
-        host.terminate("same")
+            with pytest.raises(InstanceAlreadyExists):
+                host.start("two_events", instance_id="same")
+            host.terminate("same")
+            host.wait_for("same", skip_time=False)
+            host.start("sequence", ["again"], instance_id="same")
+            host.wait_for("same")
+            assert host.output("same") == ["Hello again"]
+
+    def test_starting_a_running_id_replaces_it_by_default(self, host: DevHost) -> None:
+        """The extension's default (AnyState): the new start replaces the running instance,
+        and the old execution's late events are dropped."""
+        host.start("two_events", instance_id="same")
+        host.raise_event("same", "First", "old")
+        host.wait_idle()
+        host.start("two_events", instance_id="same")
+        host.raise_event("same", "First", "new")
+        host.raise_event("same", "Second", 2)
         host.wait_for("same", skip_time=False)
-        host.start("sequence", ["again"], instance_id="same")
-        host.wait_for("same")
-        assert host.output("same") == ["Hello again"]
+        assert host.output("same") == ["new", 2]
 
     def test_unknown_orchestrator_is_refused(self, host: DevHost) -> None:
         with pytest.raises(UnknownOrchestrator):
