@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -30,6 +31,25 @@ class WallClock:
 
     def call_at(self, when: datetime, callback: Callable[[], None]) -> TimerHandle:
         delay = max(0.0, (when - self.now()).total_seconds())
+        return asyncio.get_running_loop().call_later(delay, callback)
+
+
+class ScaledClock:
+    """Real time running ``scale`` times faster: a one-hour timer fires after 60 s at scale 60.
+    For end-to-end runs of sagas whose retries and timeouts are minutes or days long."""
+
+    def __init__(self, scale: float) -> None:
+        if scale <= 0:
+            raise ValueError("the time scale must be > 0")
+        self.scale = scale
+        self._origin = datetime.now(UTC)
+        self._started = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._origin + timedelta(seconds=(time.monotonic() - self._started) * self.scale)
+
+    def call_at(self, when: datetime, callback: Callable[[], None]) -> TimerHandle:
+        delay = max(0.0, (when - self.now()).total_seconds() / self.scale)
         return asyncio.get_running_loop().call_later(delay, callback)
 
 

@@ -10,6 +10,7 @@ class Fault(Enum):
     DUPLICATE = "duplicate"  # delivered again after the first delivery finished
     DUPLICATE_CONCURRENT = "duplicate_concurrent"  # two deliveries running at the same time
     CRASH_AFTER_COMMIT = "crash_after_commit"  # ran, but the host died before recording it
+    FAIL = "fail"  # not run at all: the invocation fails as a transient fault would
 
 
 @dataclass
@@ -34,6 +35,13 @@ class FaultPlan:
 
     def crash_after_commit(self, activity: str = "*", times: int | None = 1) -> None:
         self._rules.append(_Rule(Fault.CRASH_AFTER_COMMIT, activity, times))
+
+    def fail(self, activity: str = "*", times: int | None = 1) -> None:
+        """The activity is not run; each matching invocation fails (a technical fault)."""
+        self._rules.append(_Rule(Fault.FAIL, activity, times))
+
+    def add(self, fault: Fault, activity: str = "*", times: int | None = 1) -> None:
+        self._rules.append(_Rule(fault, activity, times))
 
     def clear(self) -> None:
         self._rules.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
@@ -14,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from devhost.app_loader import AppLoadError, FunctionIndex, load_app
-from devhost.clock import WallClock
+from devhost.clock import Clock, ScaledClock, WallClock
 from devhost.config import HostConfig, load_local_settings
 from devhost.http.server import serve, served_functions
 from devhost.http.triggers import HttpFunction
@@ -42,6 +43,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--store", choices=("tables", "memory"), default="tables")
     parser.add_argument(
         "--connection-string", help="storage for --store tables (default: AzureWebJobsStorage)"
+    )
+    parser.add_argument("--hub", help="task hub name (default: host.json's hubName)")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="run durable time this many times faster than real time (timers, retries)",
     )
     return parser.parse_args(argv)
 
@@ -112,6 +120,8 @@ def load(args: argparse.Namespace) -> tuple[FunctionIndex, HostConfig]:
         config = HostConfig.load(functions.app_dir)
     except Exception as error:
         raise StartupError(f"cannot read {functions.app_dir / 'host.json'}: {error}") from error
+    if args.hub:
+        config = dataclasses.replace(config, hub_name=args.hub)
     return functions, config
 
 
@@ -140,7 +150,9 @@ def function_lines(
 async def run(args: argparse.Namespace) -> int:
     functions, config = load(args)
     store = make_store(args, config)
-    clock = WallClock()
+    if args.time_scale <= 0:
+        raise StartupError("--time-scale must be > 0")
+    clock: Clock = WallClock() if args.time_scale == 1 else ScaledClock(args.time_scale)
     hub = TaskHub(functions, store, clock, config)
     try:
         await asyncio.wait_for(hub.start(), STORAGE_TIMEOUT_SECONDS)

@@ -890,6 +890,18 @@ class TaskHub:
         self, instance_id: str, work: PendingWork, function: Any
     ) -> ActivityOutcome:
         fault = self.faults.take(work.name)
+        if fault == Fault.FAIL:
+            log.info(
+                "activity %s (%s#%d): failed by an injected fault",
+                work.name,
+                instance_id,
+                work.task_id,
+            )
+            return ActivityOutcome(
+                failed=True,
+                reason=f"Activity function '{work.name}' failed: InjectedFault: devhost fault",
+                details="",
+            )
         if fault == Fault.DUPLICATE_CONCURRENT:
             first, _ = await asyncio.gather(
                 self._invoke(instance_id, work, function, "delivery 1 of 2"),

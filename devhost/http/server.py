@@ -11,6 +11,7 @@ from aiohttp import web
 
 from devhost.app_loader import FunctionIndex
 from devhost.config import HostConfig
+from devhost.faults import Fault, FaultPlan
 from devhost.http.binding import RPC_PATH, WEBHOOK_PATH, client_binding_json
 from devhost.http.durable_api import DurableApi
 from devhost.http.routes import RouteTemplateError
@@ -21,6 +22,7 @@ log = logging.getLogger("devhost")
 
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's request body limit
 HEALTH_PATH = "/admin/host/status"
+FAULTS_PATH = "/admin/faults"
 API_BASES = (RPC_PATH.rstrip("/"), WEBHOOK_PATH)
 FUNCTIONS_KEY = web.AppKey("devhost.functions", list[HttpFunction])
 
@@ -69,6 +71,8 @@ def build_app(
             if request.method in ("GET", "HEAD"):
                 return web.json_response({"state": "Running"})
             return web.Response(status=404)
+        if lowered == FAULTS_PATH:
+            return await handle_faults(request, current_hub(hub).faults)
         for base in API_BASES:
             if lowered == base or lowered.startswith(base + "/"):
                 return await api.handle(request, path[len(base) :])
@@ -145,3 +149,32 @@ async def serve(
 def served_functions(runner: web.AppRunner) -> list[HttpFunction]:
     app: Any = runner.app
     return list(app[FUNCTIONS_KEY])
+
+
+def current_hub(hub: TaskHub | Callable[[], TaskHub]) -> TaskHub:
+    return hub if isinstance(hub, TaskHub) else hub()
+
+
+async def handle_faults(request: web.Request, faults: FaultPlan) -> web.Response:
+    """devhost's own test hook: ``POST /admin/faults`` with ``{"fault": "fail" | "duplicate" |
+    "duplicate_concurrent" | "crash_after_commit", "activity": "*", "times": 1 | null}`` adds a
+    fault for end-to-end tests of a running host; ``DELETE`` clears them all."""
+    if request.method == "DELETE":
+        faults.clear()
+        return web.Response(status=204)
+    if request.method != "POST":
+        return web.Response(status=404)
+    try:
+        body = await request.json()
+        fault = Fault(body["fault"])
+        activity = str(body.get("activity", "*"))
+        times = body.get("times", 1)
+        if times is not None and (not isinstance(times, int) or times < 1):
+            raise ValueError("times must be a positive whole number or null")
+    except (ValueError, KeyError, TypeError) as error:
+        return web.json_response({"error": f"invalid fault: {error}"}, status=400)
+    faults.add(fault, activity, times)
+    log.info("devhost: fault %s added for activity %s (times %s)", fault.value, activity, times)
+    return web.json_response(
+        {"fault": fault.value, "activity": activity, "times": times}, status=201
+    )
