@@ -2,12 +2,7 @@
 
 import asyncio
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -18,6 +13,7 @@ import requests
 
 from devhost.history import EventType
 from devhost.instance import InstanceState
+from devhost.process import DevHostProcess, free_port
 from devhost.store.tables import TableStore
 
 APP = Path(__file__).parent / "apps" / "crash"
@@ -25,55 +21,6 @@ STEPS = 12
 INSTANCES = 3
 
 pytestmark = pytest.mark.azurite
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class DevhostProcess:
-    """`python -m devhost` on the Table store, as a user runs it."""
-
-    def __init__(self, app_dir: Path, port: int, connection_string: str, log: Path) -> None:
-        self.base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "STEP_LOG": str(log)}
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "devhost",
-                "--app",
-                str(app_dir),
-                "--port",
-                str(port),
-                "--store",
-                "tables",
-                "--connection-string",
-                connection_string,
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.base}/admin/host/status", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        self.process.kill()
-        raise RuntimeError("devhost did not start")
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -94,11 +41,12 @@ def test_kill_9_mid_run_then_restart_completes_every_instance(
     only steps that were in flight when the process died may run a second time."""
     log = tmp_path / "steps.log"
     port = free_port()
-    first = DevhostProcess(crash_app, port, azurite, log)
+    first = DevHostProcess(crash_app, azurite, hub_of(crash_app), port, {"STEP_LOG": str(log)})
+    first.start()
     try:
         urls = []
         for _ in range(INSTANCES):
-            response = requests.post(f"{first.base}/api/steps/{STEPS}", timeout=10)
+            response = requests.post(f"{first.base_url}/api/steps/{STEPS}", timeout=10)
             assert response.status_code == 202
             urls.append(response.json()["statusQueryGetUri"])
         deadline = time.monotonic() + 30
@@ -110,7 +58,8 @@ def test_kill_9_mid_run_then_restart_completes_every_instance(
     executed_before_kill = log.read_text().count("\n")
     assert executed_before_kill < INSTANCES * STEPS, "the kill came too late to test anything"
 
-    second = DevhostProcess(crash_app, port, azurite, log)
+    second = DevHostProcess(crash_app, azurite, hub_of(crash_app), port, {"STEP_LOG": str(log)})
+    second.start()
     try:
         statuses = [wait_for_completion(url) for url in urls]
     finally:
@@ -136,9 +85,13 @@ def test_kill_9_mid_run_then_restart_completes_every_instance(
     assert sum(executions.values()) <= INSTANCES * STEPS + INSTANCES
 
 
+def hub_of(app_dir: Path) -> str:
+    return json.loads((app_dir / "host.json").read_text())["extensions"]["durableTask"]["hubName"]
+
+
 def load_saved_instances(connection_string: str, app_dir: Path) -> list[InstanceState]:
     """What the Table store holds for the app's task hub, read directly."""
-    hub = json.loads((app_dir / "host.json").read_text())["extensions"]["durableTask"]["hubName"]
+    hub = hub_of(app_dir)
 
     async def load() -> list[InstanceState]:
         store = TableStore(connection_string, hub)
