@@ -56,10 +56,15 @@ class DevHostProcess:
         self.stop()
 
     def start(self, timeout_seconds: float = 30) -> None:
-        log = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
-        self._process = subprocess.Popen(
-            self._command, env=self._env, stdout=log, stderr=subprocess.STDOUT
-        )
+        if self._log_path is None:
+            self._process = subprocess.Popen(
+                self._command, env=self._env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+            )
+        else:
+            with open(self._log_path, "ab") as log:  # the child keeps its own copy of the fd
+                self._process = subprocess.Popen(
+                    self._command, env=self._env, stdout=log, stderr=subprocess.STDOUT
+                )
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

@@ -97,7 +97,8 @@ def build_app(
 
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[FUNCTIONS_KEY] = routes
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    # [\s\S]: every path reaches dispatch, also one with an encoded newline in it.
+    app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
     app.on_cleanup.append(close_invoker)
     return app
 

@@ -198,3 +198,11 @@ class TestClientBinding:
 def test_the_durable_api_is_served_on_both_bases(http_host, path: str) -> None:
     _, http = http_host
     assert http("GET", path).status == 404  # unknown instance, answered by the API
+
+
+def test_a_path_with_an_encoded_newline_reaches_the_app_router(http_host) -> None:
+    """Every path goes through devhost's dispatcher (an unmatched one is the host's empty 404)."""
+    _, http = http_host
+    response = http("GET", "/api/no/such/route%0A")
+    assert response.status == 404
+    assert response.body == b""
