@@ -4,12 +4,12 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import blueprints as activity_blueprints
-from api.health import bp as health_bp
+from api import blueprints as api_blueprints
 from orchestrators.order_saga import bp as order_saga_bp
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 # Blueprints are df.Blueprint, not func.Blueprint: only the durable one has the orchestration,
 # activity and durable-client decorators the saga modules need, so every module uses it alike.
-for blueprint in [health_bp, order_saga_bp, *activity_blueprints]:
+for blueprint in [*api_blueprints, order_saga_bp, *activity_blueprints]:
     app.register_functions(blueprint)

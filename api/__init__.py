@@ -1,1 +1,5 @@
-"""HTTP endpoints: starters, queries and health (one df.Blueprint per module)."""
+"""HTTP endpoints (one df.Blueprint per module): orders, sample data, health, OpenAPI."""
+
+from api import health, openapi, order_actions, orders, stock
+
+blueprints = [orders.bp, order_actions.bp, stock.bp, health.bp, openapi.bp]

@@ -1,16 +1,33 @@
-"""Liveness endpoint `GET /api/health`; it does not check storage yet (a later change adds that)."""
+"""`GET /api/health` (anonymous): 200 once Table storage answers, 503 otherwise."""
 
-import json
+from __future__ import annotations
 
-import azure.durable_functions as df
+import logging
+
 import azure.functions as func
+from azure.durable_functions import Blueprint
 
-bp = df.Blueprint()
+from api.problems import ProblemError, ProblemType, json_response
+from api.responses import Health
+from shared import storage
+
+log = logging.getLogger("api")
+
+STORAGE_TIMEOUT_SECONDS = 2.0
+
+bp = Blueprint()
 
 
+# Sync: the storage call blocks, and the worker runs sync functions on its thread pool.
 @bp.route(route="health", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """Report that the app is up."""
-    return func.HttpResponse(
-        json.dumps({"status": "ok"}), status_code=200, mimetype="application/json"
-    )
+    """Report whether the app can reach its storage."""
+    try:
+        storage.ping(STORAGE_TIMEOUT_SECONDS)
+    except Exception:
+        log.warning("health: storage is unreachable", exc_info=True)
+        problem = ProblemError(
+            ProblemType.UNAVAILABLE, "Storage is unreachable.", headers={"Retry-After": "5"}
+        )
+        return problem.response()
+    return json_response(Health(status="ok", storage="ok").to_json())

@@ -42,6 +42,20 @@ def get_table(name: str) -> TableClient:
     return client
 
 
+def ping(timeout_seconds: float) -> None:
+    """One cheap request (list one table name) with no retries; raises when storage cannot be
+    reached within about ``timeout_seconds``. Creates nothing."""
+    with _lock:
+        service = _service_client()
+    pages = service.list_tables(
+        results_per_page=1,
+        connection_timeout=timeout_seconds,
+        read_timeout=timeout_seconds,
+        retry_total=0,
+    ).by_page()
+    next(pages, None)
+
+
 def reset_clients() -> None:
     """Close and forget every client (for tests; after changing the environment, also call
     `get_settings.cache_clear()` so the next `get_table` sees the new settings)."""

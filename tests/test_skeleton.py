@@ -48,8 +48,9 @@ def test_funcignore_keeps_local_tooling_out_of_the_package() -> None:
         assert deployed not in lines
 
 
-def test_function_app_registers_anonymous_health_route() -> None:
+def test_function_app_registers_anonymous_health_route(monkeypatch: pytest.MonkeyPatch) -> None:
     from devhost.app_loader import load_app
+    from shared import storage
 
     # Through devhost's index: get_functions() may run only once per app object, and other
     # tests load this same app into devhost.
@@ -60,11 +61,13 @@ def test_function_app_registers_anonymous_health_route() -> None:
     assert [str(m) for m in trigger.methods] == ["GET"]
     assert str(trigger.auth_level) == "ANONYMOUS"
 
+    # Storage answering or not is tests/integration/test_api.py's business.
+    monkeypatch.setattr(storage, "ping", lambda timeout_seconds: None)
     req = func.HttpRequest("GET", "http://localhost/api/health", body=b"")
     resp = functions["health"].get_user_function()(req)
     assert resp.status_code == 200
     assert resp.mimetype == "application/json"
-    assert json.loads(resp.get_body()) == {"status": "ok"}
+    assert json.loads(resp.get_body()) == {"status": "ok", "storage": "ok"}
 
 
 def test_missing_azurite_binary_says_to_run_npm_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,127 @@
+"""An order as the API shows it, read from its saga's orchestration status."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from api.models import OrderStatus
+from api.order_ids import is_order_id
+from api.responses import FailureView, OrderView
+from orchestrators.order_saga import RESERVE
+from shared.saga.outcome import EngineCode
+
+ORCHESTRATOR = "order_saga"
+_FAILED_RUNTIME = frozenset({"Failed", "Terminated", "Canceled"})
+# Fault texts carry exception types and messages from inside the services: logged, not shown.
+_TECHNICAL = {
+    EngineCode.ACTIVITY_FAULT.value: "the step failed with a technical fault on every attempt",
+    EngineCode.MALFORMED_RESULT.value: "the step returned a result the saga could not read",
+}
+
+
+async def load_order(client: Any, order_id: str) -> OrderView | None:
+    """The order with this id, or None; ids this API never hands out are not looked up."""
+    if not is_order_id(order_id):
+        return None
+    return order_view(await client.get_status(order_id, show_input=True))
+
+
+def order_view(status: Any) -> OrderView | None:
+    """The order, or None when the status is not an order saga's (or no instance at all)."""
+    if not status or str(status.name or "").lower() != ORCHESTRATOR:
+        return None
+    order = saga_input(status)
+    if not isinstance(order.get("customerId"), str):
+        return None
+    runtime = _runtime(status)
+    output = _decoded(status.output) if runtime == "Completed" else None
+    record = output if isinstance(output, dict) else _decoded(status.custom_status)
+    record = record if isinstance(record, dict) else {}
+    failure = _failure(record.get("failure"))
+    if runtime in _FAILED_RUNTIME:
+        state = OrderStatus.FAILED
+        failure = failure or FailureView(
+            step="saga", code=f"Orchestration{runtime}", message="the saga stopped unexpectedly"
+        )
+    else:
+        state = _status(record.get("status"))
+    return OrderView.model_validate(
+        {
+            "orderId": status.instance_id,
+            "status": state,
+            "customerId": order["customerId"],
+            "items": [_pick(line, "sku", "quantity") for line in order.get("items") or []],
+            "totalCents": _total_cents(output, order),
+            "steps": [
+                _pick(step, "name", "status", "attempts") for step in record.get("steps") or []
+            ],
+            "failure": failure,
+            "attention": _failure(record.get("attention")),
+            "createdAt": _utc(status.created_time),
+            "updatedAt": _utc(status.last_updated_time or status.created_time),
+        }
+    )
+
+
+def saga_input(status: Any) -> dict[str, Any]:
+    """The saga's input ({} when it has none)."""
+    value = _decoded(status.input_)
+    return value if isinstance(value, dict) else {}
+
+
+def _decoded(raw: Any) -> Any:
+    """The client may hand back JSON values still encoded as text (it encodes bodies twice)."""
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _pick(entry: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {name: entry.get(name) for name in names}
+
+
+def _runtime(status: Any) -> str:
+    runtime = status.runtime_status
+    return str(getattr(runtime, "value", runtime) or "")
+
+
+def _status(value: Any) -> OrderStatus:
+    """Running until the saga publishes its first record."""
+    try:
+        return OrderStatus(value)
+    except ValueError:
+        return OrderStatus.RUNNING
+
+
+def _failure(value: Any) -> FailureView | None:
+    if not isinstance(value, dict):
+        return None
+    code = str(value.get("code", ""))
+    message = _TECHNICAL.get(code, str(value.get("message", "")))
+    return FailureView(step=str(value.get("step", "")), code=code, message=message)
+
+
+def _total_cents(output: Any, order: dict[str, Any]) -> int | None:
+    """Known once the saga finished with every line priced by its reservation."""
+    results = output.get("results") if isinstance(output, dict) else None
+    if not isinstance(results, dict):
+        return None
+    amounts = [
+        line.get("amountCents") if isinstance(line, dict) else None
+        for line in RESERVE.values(results)
+    ]
+    priced = [amount for amount in amounts if isinstance(amount, int)]
+    if len(priced) != len(order.get("items") or []) or len(priced) != len(amounts):
+        return None
+    return sum(priced)
+
+
+def _utc(instant: datetime | None) -> datetime:
+    if instant is None:
+        return datetime.now(UTC)
+    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
