@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +9,7 @@ from api.models import OrderStatus
 from api.order_ids import is_order_id
 from api.responses import FailureView, OrderView
 from orchestrators.order_saga import RESERVE
+from shared.json_text import decoded_once
 from shared.saga.outcome import EngineCode
 
 ORCHESTRATOR = "order_saga"
@@ -36,8 +36,8 @@ def order_view(status: Any) -> OrderView | None:
     if not isinstance(order.get("customerId"), str):
         return None
     runtime = _runtime(status)
-    output = _decoded(status.output) if runtime == "Completed" else None
-    record = output if isinstance(output, dict) else _decoded(status.custom_status)
+    output = decoded_once(status.output) if runtime == "Completed" else None
+    record = output if isinstance(output, dict) else decoded_once(status.custom_status)
     record = record if isinstance(record, dict) else {}
     failure = _failure(record.get("failure"))
     if runtime in _FAILED_RUNTIME:
@@ -67,18 +67,8 @@ def order_view(status: Any) -> OrderView | None:
 
 def saga_input(status: Any) -> dict[str, Any]:
     """The saga's input ({} when it has none)."""
-    value = _decoded(status.input_)
+    value = decoded_once(status.input_)
     return value if isinstance(value, dict) else {}
-
-
-def _decoded(raw: Any) -> Any:
-    """The client may hand back JSON values still encoded as text (it encodes bodies twice)."""
-    if isinstance(raw, str):
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw
-    return raw
 
 
 def _pick(entry: dict[str, Any], *names: str) -> dict[str, Any]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+from shared.json_text import decoded_once
 from shared.saga.definition import ApprovalGate
 from shared.saga.outcome import EngineCode, StepError
-from shared.saga.signals import Signals, event_data
+from shared.saga.signals import Signals
 from shared.saga.status import Progress, SagaStatus, StepStatus
 from shared.saga.timers import cancel_timer, start_timer
 
@@ -50,7 +51,7 @@ def pass_gate(
         progress.mark(gate.name, StepStatus.TIMED_OUT, error)
         return error
     cancel_timer(deadline)
-    decision = event_data(answer.result)
+    decision = decoded_once(answer.result)
     comment = decision.get("comment") if isinstance(decision, dict) else None
     comment = comment if isinstance(comment, str) else None
     if isinstance(decision, dict) and decision.get("approved") is True:

@@ -8,7 +8,6 @@ consumed by a task that is waiting, never parked where it could complete a later
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 CANCEL_EVENT = "Cancel"
@@ -60,14 +59,3 @@ class Signals:
     def operator_answered(self) -> None:
         """Arm a fresh listener, so that repeats of the signal are absorbed, not parked."""
         self._operator = self._context.wait_for_external_event(RETRY_EVENT)
-
-
-def event_data(raw: Any) -> Any:
-    """Event data as sent. On the real host it may arrive still JSON-encoded as a string
-    (azure-functions-durable-python #295), so a string that parses as JSON is decoded once."""
-    if isinstance(raw, str):
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw
-    return raw

@@ -178,3 +178,11 @@ class TestGuard:
         assert response.status_code == 503
         assert response.headers["Retry-After"] == "5"
         assert body(response)["detail"] == "A backing service is unavailable; retry later."
+
+
+def test_every_saga_status_is_an_order_status() -> None:
+    """The API's status enum repeats the engine's (plus Failed); they must not drift apart."""
+    from api.models import OrderStatus
+    from shared.saga import SagaStatus
+
+    assert {status.value for status in SagaStatus} | {"Failed"} == {s.value for s in OrderStatus}
