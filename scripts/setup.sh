@@ -20,10 +20,21 @@ python_ok .venv/bin/python || die ".venv has $(.venv/bin/python -V 2>&1); delete
 stamp=.venv/.requirements.sha256
 want=$(.venv/bin/python -c 'import hashlib, sys
 print(hashlib.sha256(b"".join(open(f, "rb").read() for f in sys.argv[1:])).hexdigest())' \
-  requirements.txt requirements-dev.txt)
+  requirements.txt requirements-dev.txt requirements-infra.txt)
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   echo "setup: installing Python requirements into .venv"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  echo "$want" > "$stamp"
+fi
+
+# checkov pins packages (e.g. packaging<24) that clash with the test tools, so the offline
+# Bicep security scan gets a venv of its own; tests/infra runs it as a command.
+stamp=.venv-infra/.requirements.sha256
+want=$(.venv/bin/python -c 'import hashlib; print(hashlib.sha256(open("requirements-checkov.txt", "rb").read()).hexdigest())')
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
+  echo "setup: installing checkov into .venv-infra"
+  [ -x .venv-infra/bin/python ] || .venv/bin/python -m venv .venv-infra
+  .venv-infra/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
   echo "$want" > "$stamp"
 fi
 
