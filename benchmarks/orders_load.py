@@ -1,6 +1,6 @@
 """Load test of the order API on devhost + Azurite: orders/s and POST-to-finished latency.
 
-    python benchmarks/orders_load.py --orders 600 --clients 40
+    python benchmarks/orders_load.py --orders 600 --clients 40 [--worker-processes 2]
 
 Starts Azurite (if none runs) and the app in a devhost process on the Table store, stocks it,
 then keeps ``--clients`` callers busy: each POSTs an order and polls GET /api/orders/{id} every
@@ -56,7 +56,7 @@ def one_order(base_url: str, customer: str, sku: str, poll_seconds: float) -> tu
         time.sleep(poll_seconds)
 
 
-def run(orders: int, clients: int, poll_ms: int) -> dict[str, object]:
+def run(orders: int, clients: int, poll_ms: int, worker_processes: int) -> dict[str, object]:
     azurite = ensure_azurite()
     run_id = uuid.uuid4().hex[:8]
     env = {
@@ -65,7 +65,10 @@ def run(orders: int, clients: int, poll_ms: int) -> dict[str, object]:
         "CHAOS_FAULT_RATE": "0",
     }
     try:
-        with DevHostProcess(ROOT, azurite.connection_string, f"Load{run_id}", env=env) as app:
+        extra = ["--worker-processes", str(worker_processes)]
+        with DevHostProcess(
+            ROOT, azurite.connection_string, f"Load{run_id}", env=env, extra_args=extra
+        ) as app:
             base = app.base_url
             http = session()
             stock = {"available": orders, "unitPriceCents": 100}
@@ -95,6 +98,7 @@ def run(orders: int, clients: int, poll_ms: int) -> dict[str, object]:
         "p50_ms": round(statistics.median(latencies) * 1000),
         "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000),
         "poll_ms": poll_ms,
+        "worker_processes": worker_processes,
     }
 
 
@@ -103,8 +107,11 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=600)
     parser.add_argument("--clients", type=int, default=40)
     parser.add_argument("--poll-ms", type=int, default=50)
+    parser.add_argument(
+        "--worker-processes", type=int, default=0, help="devhost's --worker-processes (0: threads)"
+    )
     args = parser.parse_args()
-    print(json.dumps(run(args.orders, args.clients, args.poll_ms)))
+    print(json.dumps(run(args.orders, args.clients, args.poll_ms, args.worker_processes)))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
@@ -22,6 +22,14 @@ class ActivityOutcome:
     failed: bool = False
     reason: str = ""
     details: str = ""
+
+
+class ActivityInvoker(Protocol):
+    """Runs one activity invocation to an outcome (in-process threads, or worker processes)."""
+
+    async def run(self, name: str, function: Any, input_text: str | None) -> ActivityOutcome: ...
+
+    def close(self) -> None: ...
 
 
 class ActivityRunner:

@@ -21,6 +21,7 @@ class FunctionIndex:
     """The app's functions, by the names the host resolves them with."""
 
     app_dir: Path
+    app_file: Path | None = None  # the file the app was imported from (workers import it too)
     http: list[Any] = field(default_factory=list)
     orchestrators: dict[str, Any] = field(default_factory=dict)
     activities: dict[str, Any] = field(default_factory=dict)
@@ -49,7 +50,9 @@ def load_app(app_path: str | Path) -> FunctionIndex:
     apps = [value for value in vars(module).values() if isinstance(value, func.FunctionRegister)]
     if not apps:
         raise AppLoadError(f"{path} defines no FunctionApp (e.g. app = df.DFApp())")
-    return index_functions(apps[0], app_dir)
+    index = index_functions(apps[0], app_dir)
+    index.app_file = path
+    return index
 
 
 def _private_name(path: Path) -> str:

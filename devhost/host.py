@@ -22,6 +22,7 @@ from devhost.http.triggers import HttpFunction
 from devhost.runtime import TaskHub
 from devhost.schedules import ScheduleRunner
 from devhost.store import InstanceStore
+from devhost.workers import ProcessActivityRunner
 
 log = logging.getLogger("devhost")
 
@@ -45,6 +46,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--connection-string", help="storage for --store tables (default: AzureWebJobsStorage)"
     )
     parser.add_argument("--hub", help="task hub name (default: host.json's hubName)")
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=0,
+        help="run activities in this many worker processes, as the Functions host runs its "
+        "language workers (default 0: in devhost's process, on threads)",
+    )
     parser.add_argument(
         "--time-scale",
         type=float,
@@ -153,7 +161,11 @@ async def run(args: argparse.Namespace) -> int:
     if args.time_scale <= 0:
         raise StartupError("--time-scale must be > 0")
     clock: Clock = WallClock() if args.time_scale == 1 else ScaledClock(args.time_scale)
-    hub = TaskHub(functions, store, clock, config)
+    workers = None
+    if args.worker_processes > 0:
+        workers = ProcessActivityRunner(args.worker_processes, functions.app_file or Path(args.app))
+        await workers.start()
+    hub = TaskHub(functions, store, clock, config, activity_runner=workers)
     try:
         await asyncio.wait_for(hub.start(), STORAGE_TIMEOUT_SECONDS)
     except TimeoutError as error:

@@ -36,13 +36,14 @@ class DevHostProcess:
         env: Mapping[str, str] | None = None,
         time_scale: float = 1.0,
         log_path: Path | None = None,
+        extra_args: list[str] | None = None,
     ) -> None:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._command = [
             sys.executable, "-m", "devhost", "--app", str(app_dir), "--port", str(self.port),
             "--store", "tables", "--connection-string", connection_string, "--hub", hub,
-            "--time-scale", str(time_scale),
+            "--time-scale", str(time_scale), *(extra_args or []),
         ]  # fmt: skip
         self._env = {**os.environ, **(env or {})}
         self._log_path = log_path
@@ -76,6 +77,10 @@ class DevHostProcess:
                 time.sleep(0.1)
         self.kill()
         raise RuntimeError(f"devhost did not answer within {timeout_seconds} s")
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     def kill(self) -> None:
         """SIGKILL: the process gets no chance to save anything."""

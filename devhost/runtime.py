@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from devhost.activities import ActivityOutcome, ActivityRunner
+from devhost.activities import ActivityInvoker, ActivityOutcome, ActivityRunner
 from devhost.app_loader import FunctionIndex
 from devhost.clock import Clock, TimerHandle
 from devhost.config import HostConfig
@@ -99,6 +99,7 @@ class TaskHub:
         clock: Clock,
         config: HostConfig | None = None,
         faults: FaultPlan | None = None,
+        activity_runner: ActivityInvoker | None = None,
     ) -> None:
         self.functions = functions
         self.store = store
@@ -116,7 +117,9 @@ class TaskHub:
         self._changed = asyncio.Event()
         # Per-instance wake-ups, so many status waiters do not all wake at every change.
         self._instance_changed: dict[str, asyncio.Event] = {}
-        self._runner = ActivityRunner(self.config.max_concurrent_activities)
+        self._runner: ActivityInvoker = activity_runner or ActivityRunner(
+            self.config.max_concurrent_activities
+        )
         self._closed = False
         # CPU spent inside orchestrator episodes (SDK replay + user code), per orchestrator.
         self.orchestrator_cpu_seconds: dict[str, float] = defaultdict(float)

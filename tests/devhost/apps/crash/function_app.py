@@ -21,7 +21,7 @@ async def start_steps(req: func.HttpRequest, client: df.DurableOrchestrationClie
 def slow_step(step: dict) -> int:
     """Records each execution in the file named by STEP_LOG, then takes a little while."""
     with open(os.environ["STEP_LOG"], "a", encoding="utf-8") as log:
-        log.write(json.dumps(step) + "\n")
+        log.write(json.dumps({**step, "pid": os.getpid()}) + "\n")
     time.sleep(0.1)
     return step["i"]
 

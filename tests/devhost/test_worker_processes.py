@@ -1,0 +1,55 @@
+"""--worker-processes: activities run in separate worker processes, as on the Functions host."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from devhost.process import DevHostProcess
+from tests.devhost.test_crash_recovery import crash_app, hub_of  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.azurite
+
+
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie waiting to be reaped does not count)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    state = next(line for line in status.splitlines() if line.startswith("State:"))
+    return not any(flag in state for flag in ("Z (zombie)", "X (dead)"))
+
+
+def test_activities_run_in_worker_processes_that_die_with_the_host(
+    crash_app: Path,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+    azurite: str,
+) -> None:
+    log = tmp_path / "steps.log"
+    host = DevHostProcess(
+        crash_app, azurite, hub_of(crash_app), env={"STEP_LOG": str(log)},
+        extra_args=["--worker-processes", "2"],
+    )  # fmt: skip
+    host.start()
+    try:
+        response = requests.post(f"{host.base_url}/api/steps/6", timeout=10)
+        status_url = response.json()["statusQueryGetUri"]
+        deadline = time.monotonic() + 60
+        while requests.get(status_url, timeout=10).json()["runtimeStatus"] != "Completed":
+            assert time.monotonic() < deadline, "the orchestration did not complete"
+            time.sleep(0.1)
+        assert requests.get(status_url, timeout=10).json()["output"] == list(range(6))
+        workers = {json.loads(line)["pid"] for line in log.read_text().splitlines()}
+        assert host.pid not in workers
+        assert all(alive(pid) for pid in workers)
+    finally:
+        host.kill()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, "worker processes outlived the killed host"
+        time.sleep(0.1)
