@@ -25,8 +25,8 @@ class PendingWork:
     """One scheduled task the orchestrator is waiting on (activity, timer or sub-orchestration).
 
     ``kind`` is ``activity``, ``timer``, ``retry_timer`` or ``suborchestration``; ``task_id`` is the
-    sequence id the SDK gave it. Retry bookkeeping lives here too: ``root_id`` is the id of the
-    first attempt, ``attempt`` counts from 1.
+    sequence id the SDK gave it. Retry bookkeeping lives here too: ``attempt`` counts from 1 up to
+    ``max_attempts``.
     """
 
     kind: str
@@ -38,7 +38,6 @@ class PendingWork:
     max_attempts: int = 1
     retry_interval_ms: int = 0
     attempt: int = 1
-    root_id: int | None = None
     action_index: int | None = None
 
 

@@ -113,7 +113,6 @@ class TaskHub:
         self._active: set[str] = set()
         self._timers: dict[tuple[str, int], TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._running_activities = 0
         self._changed = asyncio.Event()
         # Per-instance wake-ups, so many status waiters do not all wake at every change.
         self._instance_changed: dict[str, asyncio.Event] = {}
@@ -599,7 +598,6 @@ class TaskHub:
             else None,
             max_attempts=int(retry.get("maxNumberOfAttempts", 1)),
             retry_interval_ms=int(retry.get("firstRetryIntervalInMilliseconds", 0)),
-            root_id=task_id,
             action_index=index,
         )
 
@@ -851,43 +849,39 @@ class TaskHub:
         self._timers[(state.instance_id, work.task_id)] = self.clock.call_at(fire_at, fire)
 
     def _dispatch_activity(self, state: InstanceState, work: PendingWork) -> None:
-        self._running_activities += 1
         self._spawn(self._deliver_activity(state.instance_id, state.execution_id, work))
 
     async def _deliver_activity(
         self, instance_id: str, execution_id: str, work: PendingWork
     ) -> None:
-        try:
-            function = self.functions.activities.get(work.name)
-            if function is None:
-                outcome = ActivityOutcome(
-                    failed=True,
-                    reason=f"The activity function '{work.name}' doesn't exist.",
-                    details="",
-                )
-            else:
-                outcome = await self._invoke_with_faults(instance_id, work, function)
-            state = self._instances.get(instance_id)
-            if state is None or state.execution_id != execution_id:
-                return
-            if outcome.failed:
-                event = make_event(
-                    EventType.TASK_FAILED,
-                    self.clock.now(),
-                    TaskScheduledId=work.task_id,
-                    Reason=outcome.reason,
-                    Details=outcome.details,
-                )
-            else:
-                event = make_event(
-                    EventType.TASK_COMPLETED,
-                    self.clock.now(),
-                    TaskScheduledId=work.task_id,
-                    Result=outcome.result,
-                )
-            self._enqueue(state, event)
-        finally:
-            self._running_activities -= 1
+        function = self.functions.activities.get(work.name)
+        if function is None:
+            outcome = ActivityOutcome(
+                failed=True,
+                reason=f"The activity function '{work.name}' doesn't exist.",
+                details="",
+            )
+        else:
+            outcome = await self._invoke_with_faults(instance_id, work, function)
+        state = self._instances.get(instance_id)
+        if state is None or state.execution_id != execution_id:
+            return
+        if outcome.failed:
+            event = make_event(
+                EventType.TASK_FAILED,
+                self.clock.now(),
+                TaskScheduledId=work.task_id,
+                Reason=outcome.reason,
+                Details=outcome.details,
+            )
+        else:
+            event = make_event(
+                EventType.TASK_COMPLETED,
+                self.clock.now(),
+                TaskScheduledId=work.task_id,
+                Result=outcome.result,
+            )
+        self._enqueue(state, event)
 
     async def _invoke_with_faults(
         self, instance_id: str, work: PendingWork, function: Any

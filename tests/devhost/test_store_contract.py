@@ -157,7 +157,6 @@ class TestInstanceStoreContract:
                     max_attempts=3,
                     retry_interval_ms=500,
                     attempt=2,
-                    root_id=0,
                 ),
                 "1": PendingWork(kind="timer", task_id=1, fire_at="2024-05-01T12:05:00+00:00"),
             },
