@@ -11,6 +11,7 @@ from azure.identity import DefaultAzureCredential
 from shared import storage
 from shared.errors import SettingsError
 from shared.settings import get_settings
+from shared.table_batch import LeanBatchTableClient
 
 
 @pytest.fixture
@@ -68,3 +69,32 @@ def test_an_invalid_table_name_is_refused_before_any_request(
     for bad in ("ab", "Order-Lines", "1Orders"):
         with pytest.raises(ValueError, match="must be 3-63 letters and digits"):
             storage.get_table(bad)
+
+
+@pytest.mark.azurite
+def test_tables_commit_transactions_through_the_lean_codec(
+    azurite: str, settings_env: pytest.MonkeyPatch
+) -> None:
+    settings_env.setenv("SAGA_STORAGE_CONNECTION", azurite)
+    settings_env.setenv("SAGA_TABLE_PREFIX", f"st{uuid.uuid4().hex[:10]}")
+    get_settings.cache_clear()
+    client = storage.get_table("Orders")
+    assert isinstance(client, LeanBatchTableClient)
+    client.delete_table()
+
+
+@pytest.mark.parametrize(
+    ("connection_string", "local"),
+    [
+        ("UseDevelopmentStorage=true", True),
+        ("AccountName=devstoreaccount1;AccountKey=a2V5;"
+         "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;", True),
+        ("TableEndpoint=http://localhost:10002/devstoreaccount1", True),
+        ("DefaultEndpointsProtocol=https;AccountName=prod;AccountKey=a2V5;"
+         "EndpointSuffix=core.windows.net", False),
+        ("TableEndpoint=https://prod.table.core.windows.net/;SharedAccessSignature=sv=1", False),
+    ],
+)  # fmt: skip
+def test_only_local_storage_skips_proxy_settings(connection_string: str, local: bool) -> None:
+    """Proxies, netrc and CA bundles from the environment still apply to every remote account."""
+    assert storage.is_local(connection_string) is local

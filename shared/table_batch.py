@@ -1,0 +1,114 @@
+"""Entity-group transactions through the Table SDK, with a lean codec for the $batch body."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from azure.core.exceptions import HttpResponseError
+from azure.core.rest import HttpRequest, HttpResponse
+from azure.data.tables import RequestTooLargeError, TableClient, TableTransactionError
+
+# One operation's answer inside the multipart response: its status, headers and body.
+_PART = re.compile(r"HTTP/1\.1 (\d{3})[^\r\n]*\r\n(.*?)\r\n\r\n(.*?)(?=\r\n--|\Z)", re.S)
+_ERROR_VALUE = re.compile(r'"value"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_ERROR_CODE = re.compile(r'"code"\s*:\s*"([^"]*)"')
+
+
+class LeanBatchTableClient(TableClient):
+    """A TableClient whose ``submit_transaction`` writes and reads the multipart body itself.
+
+    The SDK still does everything else: checking and serialising entities, building each
+    operation's request, signing, retries and the error types callers catch. What it replaces
+    is the SDK's generic multipart round trip (a thread pool and the email package on every
+    call), which costs three times the CPU of a single-entity write; every saga step commits
+    one entity-group transaction, so that cost is paid on every step.
+    """
+
+    def _batch_send(self, table_name: str, *reqs: HttpRequest, **kwargs: Any) -> list[Any]:
+        batch = f"batch_{uuid.uuid4()}"
+        request = HttpRequest(
+            "POST",
+            f"{self.scheme}://{self._primary_hostname}/$batch",
+            headers={
+                "x-ms-version": self.api_version,
+                "DataServiceVersion": "3.0",
+                "MaxDataServiceVersion": "3.0;NetFx",
+                "Content-Type": f"multipart/mixed; boundary={batch}",
+                "Accept": "application/json",
+            },
+            content=encode_batch(batch, f"changeset_{uuid.uuid4()}", reqs),
+        )
+        # Streamed, as the SDK does: its content-decoding policy cannot read multipart bodies.
+        response = self._client.send_request(request, stream=True, **kwargs)
+        response.read()
+        if response.status_code == 413:
+            raise RequestTooLargeError(
+                message="The transaction request was too large", response=response
+            )
+        if response.status_code != 202:
+            raise HttpResponseError(response=response)
+        parts = decode_batch_response(response.text())
+        if len(parts) != len(reqs) and not any(status >= 300 for status, _, _ in parts):
+            raise HttpResponseError(
+                message=f"the $batch response held {len(parts)} answers for {len(reqs)} operations",
+                response=response,
+            )
+        for status, _headers, body in parts:
+            if status >= 300:
+                raise transaction_error(status, body, response)
+        # The SDK's answer: each operation's new ETag (none for a delete).
+        return [{"etag": headers["etag"]} if "etag" in headers else {} for _, headers, _ in parts]
+
+
+def encode_batch(batch: str, changeset: str, reqs: tuple[HttpRequest, ...]) -> bytes:
+    """The $batch body: one changeset holding every operation, in order (Content-ID = index)."""
+    lines = [f"--{batch}", f"Content-Type: multipart/mixed; boundary={changeset}", ""]
+    for index, req in enumerate(reqs):
+        lines += [
+            f"--{changeset}",
+            "Content-Type: application/http",
+            "Content-Transfer-Encoding: binary",
+            f"Content-ID: {index}",
+            "",
+            f"{req.method} {req.url} HTTP/1.1",
+            *(f"{name}: {value}" for name, value in req.headers.items()),
+            "",
+            _text(req.content),
+        ]
+    lines += [f"--{changeset}--", "", f"--{batch}--", ""]
+    return "\r\n".join(lines).encode()
+
+
+def decode_batch_response(text: str) -> list[tuple[int, Mapping[str, str], str]]:
+    """Each operation's (status, headers with lower-case names, body) from a $batch response."""
+    parts: list[tuple[int, Mapping[str, str], str]] = []
+    for match in _PART.finditer(text):
+        headers = {}
+        for line in match.group(2).split("\r\n"):
+            name, _, value = line.partition(":")
+            if name:
+                headers[name.strip().lower()] = value.strip()
+        parts.append((int(match.group(1)), headers, match.group(3)))
+    if not parts:
+        raise ValueError("the $batch response holds no operation answers")
+    return parts
+
+
+def transaction_error(status: int, body: str, response: HttpResponse) -> TableTransactionError:
+    """The SDK's error for a rejected transaction; its message starts with the failing index."""
+    code_match = _ERROR_CODE.search(body)
+    value_match = _ERROR_VALUE.search(body)
+    message = value_match.group(1).encode().decode("unicode_escape") if value_match else body
+    error = TableTransactionError(message=message, response=response)
+    error.status_code = status
+    error.error_code = code_match.group(1) if code_match else None  # type: ignore[attr-defined]
+    return error
+
+
+def _text(content: Any) -> str:
+    if content is None:
+        return ""
+    return content.decode() if isinstance(content, bytes) else str(content)
