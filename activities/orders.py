@@ -49,7 +49,12 @@ def create_order(call: dict[str, Any]) -> dict[str, Any]:
         return ok({"orderId": order.order_id, "status": PENDING, "createdAt": now.isoformat()})
 
     record = ledger_for(ORDERS_TABLE).run_once(
-        order.order_id, step.key, transaction, reads=[ORDER_ROW], request=order.to_json()
+        order.order_id,
+        step.key,
+        transaction,
+        reads=[ORDER_ROW],
+        request=order.to_json(),
+        new_rows=True,
     )
     return reply(record)
 

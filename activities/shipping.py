@@ -56,6 +56,11 @@ def schedule_shipment(call: dict[str, Any]) -> dict[str, Any]:
         return ok({"shipmentId": shipment_id(shipment.order_id)})
 
     record = ledger_for(SHIPMENTS_TABLE).run_once(
-        shipment.order_id, step.key, transaction, reads=[SHIPMENT_ROW], request=shipment.to_json()
+        shipment.order_id,
+        step.key,
+        transaction,
+        reads=[SHIPMENT_ROW],
+        request=shipment.to_json(),
+        new_rows=True,
     )
     return reply(record)

@@ -31,7 +31,16 @@ cannot span partitions. A record row holds `key`, `outcome` (applied | tombstone
 `createdAt`, and `requestHash` when the caller passed `request` (reusing a key for a different
 request raises `IdempotencyConflict`). Business RowKeys must not start with `idem:`.
 
-Round trips: one read plus one batch, or one read for a duplicate. The read is a point read when
+New rows: with `run_once(..., new_rows=True)` (a step that inserts rows, such as a new order) the
+read is skipped. `transaction` runs as if every row in `reads` were absent; if it then creates
+each of them, the batch is sent at once, and it fails if the record or any of those rows exists.
+On such a failure, or when the transaction would not create them all or raises, the usual path
+above runs (a duplicate is answered from the record it finds). So `transaction` must be free of
+side effects other than staging: here it may run on that guess even for a duplicate, as it may
+re-run on contention.
+
+Round trips: one read plus one batch, or one read for a duplicate; with `new_rows`, one batch,
+or the rejected batch and one read for a duplicate. The read is a point read when
 nothing else is needed, else one query `RowKey eq a or RowKey eq b ...` in the partition, which
 Table storage answers by scanning that partition: purging keeps partitions small. Rows read with
 `uow.get` but not named in `reads` cost one point read each.
@@ -120,6 +129,7 @@ class Ledger(Protocol):
         *,
         reads: Iterable[str] = (),
         request: Any = None,
+        new_rows: bool = False,
     ) -> LedgerRecord: ...
 
     def compensate(
@@ -264,10 +274,20 @@ class _LedgerCore:
         *,
         reads: Iterable[str] = (),
         request: Any = None,
+        new_rows: bool = False,
     ) -> LedgerRecord:
-        """Run `transaction` and commit its writes with the key's record, unless the key has one."""
+        """Run `transaction` and commit its writes with the key's record, unless the key has one.
+
+        ``new_rows=True`` says the rows in `reads` are normally absent and the transaction creates
+        them: it is then committed without reading first (see the module docstring)."""
         row_keys = [_check_key("row key", row_key, business=True) for row_key in reads]
-        return self._run(partition, key, transaction, row_keys, _request_hash(request))
+        request_hash = _request_hash(request)
+        _check_key("partition", partition)
+        if new_rows:
+            record = self._commit_unread(partition, key, transaction, row_keys, request_hash)
+            if record is not None:
+                return record
+        return self._run(partition, key, transaction, row_keys, request_hash)
 
     def compensate(
         self,
@@ -358,6 +378,39 @@ class _LedgerCore:
                 backoff = min(_MAX_BACKOFF_SECONDS, _FIRST_BACKOFF_SECONDS * 2**attempt)
                 time.sleep(random.uniform(0, backoff))
         raise ContentionExhausted(key, partition, self._max_attempts)
+
+    def _commit_unread(
+        self,
+        partition: str,
+        key: str,
+        transaction: Callable[[UnitOfWork], Any],
+        row_keys: list[str],
+        request_hash: str | None,
+    ) -> LedgerRecord | None:
+        """The record of committing without reading first, or None when the usual path must
+        decide (some row or the record exists, or the guess was not a pure insert)."""
+        if not row_keys:
+            return None
+        uow = UnitOfWork(self._store, partition, dict.fromkeys(row_keys))
+        try:
+            result = transaction(uow)
+        except Exception:  # it may depend on rows that do exist: the reading path decides
+            return None
+        staged = uow._staged
+        if any(k not in staged or staged[k].kind != "create" for k in row_keys):
+            return None
+        record, entity = self._new_record(partition, key, "applied", result, request_hash)
+        ops = [_Op("create", entity), *staged.values()]
+        if len(ops) > MAX_BATCH_OPS:
+            return None
+        try:
+            self._store.commit(partition, ops)
+            return record
+        except _Conflict as conflict:
+            record_row = _record_row_key(key)
+            if conflict.index == 0 and (stored := self._store.fetch(partition, [record_row])):
+                return _replay(stored[record_row], request_hash)
+            return None
 
     def _new_record(
         self,

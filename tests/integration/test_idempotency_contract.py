@@ -223,6 +223,78 @@ class TestRunOnce:
         assert type(account["balanceCents"]) is int
 
 
+def open_account(customer: str) -> Callable[[UnitOfWork], Any]:
+    """A pure insert: create the account row, or say it exists."""
+
+    def transaction(uow: UnitOfWork) -> Any:
+        if uow.get("account") is not None:
+            return {"ok": False, "error": {"code": "AccountExists"}}
+        uow.create({"RowKey": "account", "customer": customer})
+        return {"ok": True, "value": customer}
+
+    return transaction
+
+
+class TestNewRows:
+    """``new_rows=True``: commit without reading; fall back to the usual path whenever the guess
+    that every row is absent does not hold."""
+
+    def test_new_rows_are_created_with_the_record(self, ledger: Ledger) -> None:
+        record = ledger.run_once(SKU, "k", open_account("ann"), reads=["account"], new_rows=True)
+        assert record.result == {"ok": True, "value": "ann"}
+        assert ledger.record(SKU, "k") == record
+        assert ledger.get(SKU, "account") == {"PartitionKey": SKU, "RowKey": "account",
+                                               "customer": "ann"}  # fmt: skip
+
+    def test_a_duplicate_gets_the_first_answer_and_writes_nothing(self, ledger: Ledger) -> None:
+        first = ledger.run_once(SKU, "k", open_account("ann"), reads=["account"], new_rows=True)
+        again = ledger.run_once(SKU, "k", open_account("bob"), reads=["account"], new_rows=True)
+        assert again == first
+        assert ledger.get(SKU, "account")["customer"] == "ann"  # type: ignore[index]
+
+    def test_concurrent_duplicates_take_effect_once(self, ledger: Ledger) -> None:
+        results = concurrently(
+            10,
+            lambda i: ledger.run_once(
+                SKU, "k", open_account(f"c{i}"), reads=["account"], new_rows=True
+            ),
+        )
+        assert all(record == results[0] for record in results)
+        stored = ledger.get(SKU, "account")
+        assert stored is not None and results[0].result["value"] == stored["customer"]
+
+    def test_a_row_that_exists_is_read_and_decides(self, ledger: Ledger) -> None:
+        """Another key created the row: the guess fails, the usual path reads it."""
+        ledger.run_once(SKU, "first", open_account("ann"), reads=["account"])
+        record = ledger.run_once(
+            SKU, "second", open_account("bob"), reads=["account"], new_rows=True
+        )
+        assert record.result == {"ok": False, "error": {"code": "AccountExists"}}
+        assert ledger.get(SKU, "account")["customer"] == "ann"  # type: ignore[index]
+
+    def test_a_transaction_that_would_not_create_every_row_reads_first(
+        self, ledger: Ledger
+    ) -> None:
+        """reserve() on a guessed-absent stock row would record UnknownSku: never committed."""
+        set_stock(ledger, 5)
+        record = ledger.run_once(SKU, "k", reserve(2), reads=["stock"], new_rows=True)
+        assert record.result == {"ok": True, "value": {"available": 3}}
+        assert available(ledger) == 3
+
+    def test_a_tombstone_still_wins(self, ledger: Ledger) -> None:
+        tombstone = ledger.tombstone(SKU, "k")
+        record = ledger.run_once(SKU, "k", open_account("ann"), reads=["account"], new_rows=True)
+        assert record == tombstone
+        assert ledger.get(SKU, "account") is None
+
+    def test_a_request_hash_mismatch_is_still_a_conflict(self, ledger: Ledger) -> None:
+        ledger.run_once(SKU, "k", open_account("ann"), reads=["account"], request={"a": 1},
+                        new_rows=True)  # fmt: skip
+        with pytest.raises(IdempotencyConflict):
+            ledger.run_once(SKU, "k", open_account("ann"), reads=["account"], request={"a": 2},
+                            new_rows=True)  # fmt: skip
+
+
 class TestConcurrency:
     def test_etag_conflict_is_retried_without_losing_the_other_update(self, ledger: Ledger) -> None:
         """A writer that changes the row between read and commit forces one re-run, not a loss."""
