@@ -69,7 +69,8 @@ def build_app(
         lowered = path.lower()
         if lowered == HEALTH_PATH:
             if request.method in ("GET", "HEAD"):
-                return web.json_response({"state": "Running"})
+                cpu = current_hub(hub).orchestrator_cpu_seconds
+                return web.json_response({"state": "Running", "orchestratorCpuSeconds": cpu})
             return web.Response(status=404)
         if lowered == FAULTS_PATH:
             return await handle_faults(request, current_hub(hub).faults)
