@@ -40,9 +40,7 @@ class TestFaultInjection:
         assert state.runtime_status == COMPLETED
         assert host.output(instance_id) == "together"
 
-    def test_crash_after_commit_redelivers_and_records_the_second_run(
-        self, host: DevHost
-    ) -> None:
+    def test_crash_after_commit_redelivers_and_records_the_second_run(self, host: DevHost) -> None:
         """The first run's effect happened but its result was lost; the redelivery counts."""
         host.faults.crash_after_commit("touch")
         instance_id = host.start("call_one", {"activity": "touch", "key": "crash"})

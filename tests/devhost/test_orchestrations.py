@@ -262,9 +262,7 @@ class TestGeneratorExitTrap:
         nothing failed; its yield there raises 'generator ignored GeneratorExit' and the
         activity it asked for is silently dropped. Only the last, real exit schedules it."""
         ignored: list[str] = []
-        monkeypatch.setattr(
-            sys, "unraisablehook", lambda info: ignored.append(str(info.exc_value))
-        )
+        monkeypatch.setattr(sys, "unraisablehook", lambda info: ignored.append(str(info.exc_value)))
         instance_id = host.start("naive_finally")
         host.wait_for(instance_id)
         assert host.output(instance_id) == "finished"

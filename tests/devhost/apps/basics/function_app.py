@@ -36,7 +36,9 @@ def sequence(context: df.DurableOrchestrationContext):
 @app.orchestration_trigger(context_name="context")
 def fan_out(context: df.DurableOrchestrationContext):
     count = context.get_input()
-    results = yield context.task_all([context.call_activity(say_hello, str(i)) for i in range(count)])
+    results = yield context.task_all(
+        [context.call_activity(say_hello, str(i)) for i in range(count)]
+    )
     return len(results)
 
 
