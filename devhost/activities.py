@@ -43,29 +43,48 @@ class ActivityRunner:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def run(self, name: str, function: Any, input_text: str | None) -> ActivityOutcome:
-        user_function = function.get_user_function()
-        param = function.get_trigger().name
-        try:
-            argument = ActivityTriggerConverter.decode(
-                meta.Datum(type="json", value=input_text or "null"), trigger_metadata=None
-            )
-            if inspect.iscoroutinefunction(user_function):
-                async with self._async_slots:
-                    value = await user_function(**{param: argument})
-            else:
-                loop = asyncio.get_running_loop()
-                value = await loop.run_in_executor(
-                    self._pool, lambda: user_function(**{param: argument})
-                )
-            return ActivityOutcome(
-                result=ActivityTriggerConverter.encode(value, expected_type=None).value
-            )
-        except Exception as error:  # an activity fault becomes TaskFailed, as on the real host
-            return ActivityOutcome(
-                failed=True,
-                reason=f"Activity function '{name}' failed: {type(error).__name__}: {error}",
-                details=_user_traceback(error),
-            )
+        if inspect.iscoroutinefunction(function.get_user_function()):
+            async with self._async_slots:
+                return await run_activity_async(name, function, input_text)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, run_activity, name, function, input_text)
+
+
+def run_activity(name: str, function: Any, input_text: str | None) -> ActivityOutcome:
+    """Run a sync activity function on this thread, as the worker would: JSON in, JSON out."""
+    try:
+        user_function, argument = _prepare(function, input_text)
+        return _succeeded(user_function(**argument))
+    except Exception as error:  # an activity fault becomes TaskFailed, as on the real host
+        return _failed(name, error)
+
+
+async def run_activity_async(name: str, function: Any, input_text: str | None) -> ActivityOutcome:
+    """Run an async activity function on the running loop."""
+    try:
+        user_function, argument = _prepare(function, input_text)
+        return _succeeded(await user_function(**argument))
+    except Exception as error:
+        return _failed(name, error)
+
+
+def _prepare(function: Any, input_text: str | None) -> tuple[Any, dict[str, Any]]:
+    argument = ActivityTriggerConverter.decode(
+        meta.Datum(type="json", value=input_text or "null"), trigger_metadata=None
+    )
+    return function.get_user_function(), {function.get_trigger().name: argument}
+
+
+def _succeeded(value: Any) -> ActivityOutcome:
+    return ActivityOutcome(result=ActivityTriggerConverter.encode(value, expected_type=None).value)
+
+
+def _failed(name: str, error: Exception) -> ActivityOutcome:
+    return ActivityOutcome(
+        failed=True,
+        reason=f"Activity function '{name}' failed: {type(error).__name__}: {error}",
+        details=_user_traceback(error),
+    )
 
 
 def _user_traceback(error: BaseException) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 WHEN_ANY, WHEN_ALL = 11, 12
@@ -44,16 +45,45 @@ def build_payload(
 
 def run_episode(handler: Any, payload: str) -> EpisodeResult:
     """Call the SDK's orchestrator handler and decode its reply, including raised failures."""
+    return decode_episode(*call_orchestrator(handler, payload))
+
+
+def call_orchestrator(handler: Any, payload: str) -> tuple[str | None, str | None]:
+    """The SDK handler's reply JSON, or else the text of what it raised (a worker sends these)."""
     try:
-        reply = handler(payload)
+        return handler(payload), None
     except Exception as error:  # the SDK reports user exceptions by raising
-        message, marker, state_json = str(error).partition(OUT_OF_PROC_MARKER)
+        return None, str(error) or type(error).__name__
+
+
+def decode_episode(reply: str | None, raised: str | None) -> EpisodeResult:
+    if reply is None:
+        message, marker, state_json = (raised or "").partition(OUT_OF_PROC_MARKER)
         if not marker:
-            return EpisodeResult(error=message or type(error).__name__)
+            return EpisodeResult(error=message)
         result = _decode(json.loads(state_json))
         result.error = message
         return result
     return _decode(json.loads(reply))
+
+
+class EpisodeRunner(Protocol):
+    """Runs one orchestrator episode: (result, CPU seconds it took)."""
+
+    async def run_episode(
+        self, name: str, function: Any, payload: str
+    ) -> tuple[EpisodeResult, float]: ...
+
+
+class InProcessEpisodes:
+    """Episodes on the host's own thread, synchronously (the default)."""
+
+    async def run_episode(
+        self, name: str, function: Any, payload: str
+    ) -> tuple[EpisodeResult, float]:
+        began = time.thread_time()
+        result = run_episode(function.get_user_function(), payload)
+        return result, time.thread_time() - began
 
 
 def _decode(state: dict[str, Any]) -> EpisodeResult:

@@ -165,7 +165,7 @@ async def run(args: argparse.Namespace) -> int:
     if args.worker_processes > 0:
         workers = ProcessActivityRunner(args.worker_processes, functions.app_file or Path(args.app))
         await workers.start()
-    hub = TaskHub(functions, store, clock, config, activity_runner=workers)
+    hub = TaskHub(functions, store, clock, config, activity_runner=workers, episode_runner=workers)
     try:
         await asyncio.wait_for(hub.start(), STORAGE_TIMEOUT_SECONDS)
     except TimeoutError as error:

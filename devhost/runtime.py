@@ -25,7 +25,7 @@ from devhost.activities import ActivityInvoker, ActivityOutcome, ActivityRunner
 from devhost.app_loader import FunctionIndex
 from devhost.clock import Clock, TimerHandle
 from devhost.config import HostConfig
-from devhost.episode import EpisodeResult, build_payload, run_episode
+from devhost.episode import EpisodeResult, EpisodeRunner, InProcessEpisodes, build_payload
 from devhost.faults import Fault, FaultPlan
 from devhost.history import EventType, format_timestamp, make_event
 from devhost.instance import (
@@ -100,6 +100,7 @@ class TaskHub:
         config: HostConfig | None = None,
         faults: FaultPlan | None = None,
         activity_runner: ActivityInvoker | None = None,
+        episode_runner: EpisodeRunner | None = None,
     ) -> None:
         self.functions = functions
         self.store = store
@@ -119,6 +120,7 @@ class TaskHub:
         self._runner: ActivityInvoker = activity_runner or ActivityRunner(
             self.config.max_concurrent_activities
         )
+        self._episodes: EpisodeRunner = episode_runner or InProcessEpisodes()
         self._closed = False
         # CPU spent inside orchestrator episodes (SDK replay + user code), per orchestrator.
         self.orchestrator_cpu_seconds: dict[str, float] = defaultdict(float)
@@ -441,9 +443,8 @@ class TaskHub:
             payload = build_payload(
                 state.instance_id, state.input, state.parent_instance_id, history_json
             )
-            began_cpu = time.thread_time()
-            result = run_episode(handler.get_user_function(), payload)
-            self.orchestrator_cpu_seconds[state.name] += time.thread_time() - began_cpu
+            result, cpu_seconds = await self._episodes.run_episode(state.name, handler, payload)
+            self.orchestrator_cpu_seconds[state.name] += cpu_seconds
         elapsed_ms = (time.perf_counter() - began) * 1000
 
         if result.has_custom_status:

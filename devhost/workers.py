@@ -1,44 +1,83 @@
-"""Activities in separate worker processes, as the Functions host runs its language workers.
+"""Functions in separate worker processes, as the Functions host runs its language workers.
 
 With ``--worker-processes N`` devhost starts N processes (spawned: each starts clean and imports
-the app once); an activity invocation sends (function name, input JSON) to one of them and gets
-the outcome back. The host keeps everything else: fault injection, logging, retries, history.
-Each worker runs one activity at a time, so N is also the activity concurrency.
+the app once) and keeps a pipe to each. An invocation sends (kind, function name, input JSON) to
+an idle worker, which runs it on its main thread and sends the answer back as JSON: an activity's
+outcome, or an orchestrator episode's reply. The host keeps everything else: history, storage,
+fault injection, retries, timers. Each worker runs one invocation at a time, so N is also the
+concurrency. A worker that dies is replaced: the activity it was running fails as a technical
+fault (retried like any other), the episode is run again on another worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import inspect
+import json
+import logging
 import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from devhost.activities import ActivityOutcome, ActivityRunner
+from devhost.activities import ActivityOutcome, run_activity, run_activity_async
+from devhost.episode import EpisodeResult, call_orchestrator, decode_episode
 
-# State of one worker process, set by _start_worker.
-_functions: Any = None
-_runner: ActivityRunner | None = None
-_loop: asyncio.AbstractEventLoop | None = None
+log = logging.getLogger("devhost")
+
+_READY = b"ready"
+_START_TIMEOUT_SECONDS = 60
+_ACTIVITY, _ORCHESTRATOR = "activity", "orchestrator"
+_OK, _ERROR = "ok", "error"
+_EPISODE_ATTEMPTS = 3
 
 
-def _start_worker(app_file: str) -> None:
-    global _functions, _runner, _loop
+class WorkerLost(Exception):
+    """The worker process running an invocation died before it answered."""
+
+
+class WorkerError(Exception):
+    """The worker could not invoke the function (devhost's fault, not the function's)."""
+
+
+def _worker_main(conn: Connection, app_file: str, host_pid: int) -> None:
     from devhost.app_loader import load_app
 
-    threading.Thread(target=_exit_with_host, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_with_host, args=(host_pid,), daemon=True).start()
+    functions = load_app(Path(app_file))
+    loop = asyncio.new_event_loop()  # for async activity functions
+    conn.send_bytes(_READY)
+    while True:
+        try:
+            kind, name, text = json.loads(conn.recv_bytes())
+        except EOFError:  # the host closed the pipe: devhost is stopping
+            return
+        try:
+            answer = [_OK, _invoke(functions, loop, kind, name, text)]
+        except Exception as error:  # devhost's own fault (say, an unknown name): the worker lives
+            answer = [_ERROR, f"{type(error).__name__}: {error}"]
+        conn.send_bytes(json.dumps(answer).encode())
 
-    _functions = load_app(Path(app_file))
-    _loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(_loop)
-    _runner = _loop.run_until_complete(_new_runner())
 
-
-async def _new_runner() -> ActivityRunner:
-    return ActivityRunner(1)  # its semaphore belongs to this worker's loop
+def _invoke(
+    functions: Any, loop: asyncio.AbstractEventLoop, kind: str, name: str, text: Any
+) -> Any:
+    if kind == _ORCHESTRATOR:
+        handler = functions.orchestrators[name].get_user_function()
+        began = time.thread_time()
+        reply, raised = call_orchestrator(handler, text)
+        return [reply, raised, time.thread_time() - began]
+    function = functions.activities[name]
+    if inspect.iscoroutinefunction(function.get_user_function()):
+        outcome = loop.run_until_complete(run_activity_async(name, function, text))
+    else:
+        outcome = run_activity(name, function, text)
+    return dataclasses.asdict(outcome)
 
 
 def _exit_with_host(host_pid: int) -> None:
@@ -49,46 +88,141 @@ def _exit_with_host(host_pid: int) -> None:
     os._exit(1)
 
 
-def _run_activity(name: str, input_text: str | None) -> ActivityOutcome:
-    assert _loop is not None and _runner is not None
-    return _loop.run_until_complete(_runner.run(name, _functions.activities[name], input_text))
-
-
-def _settle() -> None:
-    # Long enough that each of the warm-up calls lands on a different worker.
-    time.sleep(0.2)
+@dataclasses.dataclass(eq=False)  # identity: workers live in a set
+class _Worker:
+    process: BaseProcess
+    conn: Connection
 
 
 class ProcessActivityRunner:
-    """An ActivityRunner whose activities run in ``processes`` worker processes."""
+    """An ActivityInvoker whose activities run in ``processes`` worker processes."""
 
     def __init__(self, processes: int, app_file: Path) -> None:
         if processes < 1:
             raise ValueError("worker processes must be at least 1")
         self._processes = processes
-        self._pool = ProcessPoolExecutor(
-            max_workers=processes,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(str(app_file),),
-        )
+        self._app_file = str(app_file)
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._workers: set[_Worker] = set()
+        self._starting: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     async def start(self) -> None:
         """Start every worker now (each imports the app) rather than on the first activities."""
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(loop.run_in_executor(self._pool, _settle) for _ in range(self._processes))
-        )
+        await asyncio.gather(*(self._add_worker() for _ in range(self._processes)))
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._closed = True
+        for task in list(self._starting):
+            task.cancel()
+        for worker in list(self._workers):
+            self._stop(worker)
 
     async def run(self, name: str, function: Any, input_text: str | None) -> ActivityOutcome:
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool, _run_activity, name, input_text)
-        except Exception as error:  # the worker died (BrokenProcessPool): a technical fault
+            answer = await self._call(_ACTIVITY, name, input_text)
+        except (WorkerLost, WorkerError) as error:
             return ActivityOutcome(
-                failed=True,
-                reason=f"Activity function '{name}' failed: worker process lost: {error!r}",
+                failed=True, reason=f"Activity function '{name}' failed: {error}"
             )
+        return ActivityOutcome(**answer)
+
+    async def run_episode(
+        self, name: str, function: Any, payload: str
+    ) -> tuple[EpisodeResult, float]:
+        """An orchestrator episode in a worker, as on the Functions host. Episodes are pure, so
+        one whose worker died is run again on another; an orchestrator that keeps killing its
+        worker fails."""
+        for _ in range(_EPISODE_ATTEMPTS):
+            try:
+                reply, raised, cpu_seconds = await self._call(_ORCHESTRATOR, name, payload)
+                return decode_episode(reply, raised), cpu_seconds
+            except WorkerLost as error:
+                lost = error
+            except WorkerError as error:
+                return EpisodeResult(error=str(error)), 0.0
+        return EpisodeResult(error=f"{_EPISODE_ATTEMPTS} worker processes lost: {lost}"), 0.0
+
+    async def _call(self, kind: str, name: str, text: str | None) -> Any:
+        worker = await self._idle.get()
+        try:
+            worker.conn.send_bytes(json.dumps([kind, name, text]).encode())
+            message = await _receive(worker.conn)
+        except (EOFError, OSError) as error:
+            self._replace(worker)
+            raise WorkerLost(f"worker process lost: {error!r}") from error
+        except BaseException:  # cancelled mid-call: the worker's answer would be misread later
+            self._replace(worker)
+            raise
+        self._idle.put_nowait(worker)
+        status, answer = json.loads(message)
+        if status != _OK:
+            raise WorkerError(answer)
+        return answer
+
+    async def _add_worker(self) -> None:
+        host_end, worker_end = self._context.Pipe()
+        process = self._context.Process(
+            target=_worker_main,
+            args=(worker_end, self._app_file, os.getpid()),
+            daemon=True,
+            name="devhost-worker",
+        )
+        process.start()
+        worker_end.close()
+        worker = _Worker(process, host_end)
+        self._workers.add(worker)
+        try:
+            ready = await asyncio.wait_for(_receive(host_end), _START_TIMEOUT_SECONDS)
+        except (EOFError, OSError, TimeoutError) as error:
+            self._stop(worker)
+            raise RuntimeError(f"a worker process failed to load the app: {error!r}") from error
+        if ready != _READY:
+            self._stop(worker)
+            raise RuntimeError(f"a worker process answered {ready!r} instead of starting")
+        self._idle.put_nowait(worker)
+
+    def _replace(self, worker: _Worker) -> None:
+        self._stop(worker)
+        if not self._closed:
+            log.warning("devhost: worker process %s lost; starting another", worker.process.pid)
+            task = asyncio.get_running_loop().create_task(self._add_worker())
+            self._starting.add(task)
+            task.add_done_callback(self._started)
+
+    def _started(self, task: asyncio.Task[None]) -> None:
+        self._starting.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("devhost: could not replace a worker process", exc_info=task.exception())
+
+    def _stop(self, worker: _Worker) -> None:
+        self._workers.discard(worker)
+        worker.conn.close()  # an idle worker sees end-of-file and returns
+        worker.process.join(0.5)
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join(1)
+
+
+async def _receive(conn: Connection) -> bytes:
+    """The next message on the pipe, waiting on the event loop rather than a thread."""
+    loop = asyncio.get_running_loop()
+    arrived: asyncio.Future[bytes] = loop.create_future()
+    fd = conn.fileno()
+
+    def readable() -> None:
+        loop.remove_reader(fd)
+        if arrived.done():
+            return
+        try:
+            arrived.set_result(conn.recv_bytes())
+        except BaseException as error:  # EOFError when the worker died
+            arrived.set_exception(error)
+
+    loop.add_reader(fd, readable)
+    try:
+        return await arrived
+    finally:
+        if not arrived.done() or arrived.cancelled():
+            loop.remove_reader(fd)

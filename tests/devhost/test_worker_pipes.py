@@ -1,0 +1,162 @@
+"""ProcessActivityRunner: activities over pipes to worker processes, and lost workers replaced."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from devhost.activities import ActivityOutcome
+from devhost.episode import EpisodeResult, build_payload
+from devhost.history import EventType, make_event
+from devhost.workers import ProcessActivityRunner
+
+APP = """
+import os
+
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.activity_trigger(input_name="value")
+def echo(value):
+    return {"pid": os.getpid(), "value": value}
+
+
+@app.activity_trigger(input_name="value")
+async def echo_async(value):
+    return {"pid": os.getpid(), "value": value}
+
+
+@app.activity_trigger(input_name="value")
+def refuse(value):
+    raise ValueError(f"no {value}")
+
+
+@app.activity_trigger(input_name="value")
+def die(value):
+    os._exit(3)
+
+
+@app.orchestration_trigger(context_name="context")
+def twice(context):
+    first = yield context.call_activity("echo", context.get_input())
+    return [first["value"], os.getpid()]
+
+
+@app.orchestration_trigger(context_name="context")
+def crash(context):
+    os._exit(4)
+    yield context.call_activity("echo", 1)
+"""
+
+
+@pytest.fixture
+def app_file(tmp_path: Path) -> Path:
+    path = tmp_path / "function_app.py"
+    path.write_text(APP)
+    return path
+
+
+def run_all(app_file: Path, calls: list[tuple[str, object]]) -> list[ActivityOutcome]:
+    async def scenario() -> list[ActivityOutcome]:
+        runner = ProcessActivityRunner(1, app_file)
+        await runner.start()
+        try:
+            return [await runner.run(name, None, json.dumps(value)) for name, value in calls]
+        finally:
+            runner.close()
+
+    return asyncio.run(scenario())
+
+
+def episodes(app_file: Path, calls: list[tuple[str, str]]) -> list[tuple[EpisodeResult, float]]:
+    async def scenario() -> list[tuple[EpisodeResult, float]]:
+        runner = ProcessActivityRunner(1, app_file)
+        await runner.start()
+        try:
+            return [await runner.run_episode(name, None, payload) for name, payload in calls]
+        finally:
+            runner.close()
+
+    return asyncio.run(scenario())
+
+
+def started_event(now: datetime, name: str, input_text: str) -> dict[str, object]:
+    return make_event(
+        EventType.EXECUTION_STARTED, now, Name=name, Version="", Input=input_text,
+        ParentInstance=None,
+    )  # fmt: skip
+
+
+def payload(history: list[dict[str, object]]) -> str:
+    return build_payload("i1", json.dumps("x"), None, json.dumps(history))
+
+
+def result(outcome: ActivityOutcome) -> dict[str, object]:
+    assert not outcome.failed, outcome.reason
+    assert outcome.result is not None
+    value: dict[str, object] = json.loads(outcome.result)
+    return value
+
+
+def test_sync_and_async_activities_run_in_the_worker_and_faults_come_back(
+    app_file: Path,
+) -> None:
+    echoed, echoed_async, refused = run_all(
+        app_file, [("echo", "a"), ("echo_async", "b"), ("refuse", "c")]
+    )
+    assert result(echoed)["value"] == "a"
+    assert result(echoed_async) == {"pid": result(echoed)["pid"], "value": "b"}
+    assert refused.failed
+    assert refused.reason == "Activity function 'refuse' failed: ValueError: no c"
+    assert "raise ValueError" in refused.details and "devhost" not in refused.details
+
+
+def test_a_worker_that_dies_fails_its_call_and_is_replaced(app_file: Path) -> None:
+    before, lost, after = run_all(app_file, [("echo", 1), ("die", None), ("echo", 2)])
+    assert lost.failed and "worker process lost" in lost.reason
+    assert result(after)["value"] == 2
+    assert result(after)["pid"] != result(before)["pid"]
+
+
+def test_orchestrator_episodes_run_in_the_worker(app_file: Path) -> None:
+    """The first episode schedules the activity; with its completion the orchestrator returns."""
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    started = make_event(EventType.ORCHESTRATOR_STARTED, now)
+    execution = started_event(now, "twice", json.dumps("x"))
+    completed = make_event(
+        EventType.TASK_COMPLETED, now, TaskScheduledId=0, Result=json.dumps({"value": "x"})
+    )
+    (first, cpu), (second, _) = episodes(
+        app_file,
+        [("twice", payload([started, execution])),
+         ("twice", payload([started, execution, started, completed]))],
+    )  # fmt: skip
+    assert first.error is None and not first.is_done
+    assert [action["functionName"] for action in first.actions] == ["echo"]
+    assert cpu > 0
+    assert second.is_done and second.output[0] == "x"
+    assert second.output[1] != os.getpid()
+
+
+def test_an_orchestrator_that_kills_its_worker_fails_after_a_few_tries(app_file: Path) -> None:
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    history = [
+        make_event(EventType.ORCHESTRATOR_STARTED, now),
+        started_event(now, "crash", "null"),
+    ]
+    [(result, _)] = episodes(app_file, [("crash", payload(history))])
+    assert result.error is not None and "worker processes lost" in result.error
+
+
+def test_an_unknown_function_is_a_clear_failure_and_the_worker_lives_on(app_file: Path) -> None:
+    missing, echoed = run_all(app_file, [("nothing", 1), ("echo", 2)])
+    assert missing.failed and "nothing" in missing.reason
+    assert result(echoed)["value"] == 2
