@@ -12,7 +12,11 @@ ORDER_LOCATION = {
     "Location": {
         "description": "The order's URL, `/api/orders/{orderId}`.",
         "schema": {"type": "string"},
-    }
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before polling the order's URL.",
+        "schema": {"type": "integer"},
+    },
 }
 
 

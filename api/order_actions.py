@@ -12,7 +12,7 @@ from azure.durable_functions import Blueprint, DurableOrchestrationClient
 from api.models import FINISHED, ApprovalRequest, OrderStatus
 from api.order_view import load_order
 from api.parsing import read_model
-from api.problems import ProblemError, ProblemType, guarded, json_response, not_found
+from api.problems import ProblemError, ProblemType, accepted, guarded, not_found
 from api.responses import OrderAccepted, OrderView
 from orchestrators.order_saga import ORDER_SAGA
 from shared.saga import CANCEL_EVENT, RETRY_EVENT, ApprovalGate
@@ -79,7 +79,7 @@ async def _signal(
         _allowed(await load_order(client, order_id), allowed, verb)
         raise
     body = OrderAccepted(order_id=view.order_id, status=view.status).to_json()
-    return json_response(body, 202, Location=f"/api/orders/{view.order_id}")
+    return accepted(body, view.order_id)
 
 
 def _allowed(view: OrderView | None, allowed: Container[OrderStatus], verb: str) -> OrderView:

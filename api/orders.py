@@ -12,7 +12,7 @@ from api.order_ids import order_id_for, request_hash
 from api.order_listing import list_orders
 from api.order_view import ORCHESTRATOR, load_order, order_view, saga_input
 from api.parsing import idempotency_key, json_body, list_query, parse_model
-from api.problems import ProblemError, ProblemType, guarded, json_response, not_found
+from api.problems import ProblemError, ProblemType, accepted, guarded, json_response, not_found
 from api.responses import OrderAccepted, OrderList
 from orchestrators.order_saga import order_saga_input
 from shared.settings import get_settings
@@ -71,7 +71,7 @@ def _repeat(existing: Any, fingerprint: str) -> func.HttpResponse:
 
 def _accepted(order_id: str, status: OrderStatus) -> func.HttpResponse:
     body = OrderAccepted(order_id=order_id, status=status).to_json()
-    return json_response(body, 202, Location=f"/api/orders/{order_id}")
+    return accepted(body, order_id)
 
 
 @bp.route(route="orders/{orderId}", methods=[func.HttpMethod.GET])

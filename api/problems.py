@@ -88,6 +88,16 @@ def json_response(body: object, status_code: int = 200, **headers: str) -> func.
     )
 
 
+# A saga step takes milliseconds to seconds: polling faster only loads the host.
+POLL_AFTER_SECONDS = 1
+
+
+def accepted(body: object, order_id: str) -> func.HttpResponse:
+    """202: the order's URL to follow it at, and how long to wait before the first look."""
+    headers = {"Location": f"/api/orders/{order_id}", "Retry-After": str(POLL_AFTER_SECONDS)}
+    return json_response(body, 202, **headers)
+
+
 # Storage or the durable extension cannot be reached: worth retrying, not the caller's fault.
 _UNAVAILABLE = (ServiceRequestError, ServiceResponseError, aiohttp.ClientError, TimeoutError)
 

@@ -140,12 +140,13 @@ def problem(response: requests.Response, status: int, kind: str) -> dict[str, An
 
 class TestPlaceOrder:
     def test_an_order_is_accepted_and_its_saga_completes(self, shop: DevHost, api: Api) -> None:
-        """202 with Location; the order completes, moving stock and money once."""
+        """202 with Location and Retry-After; the order completes, moving stock and money once."""
         sku, customer = stocked(api, 150), funded(api, 1000)
         response = place(api, order_body(customer, {sku: 2}))
         assert response.status_code == 202
         order_id = response.json()["orderId"]
         assert response.headers["Location"] == f"/api/orders/{order_id}"
+        assert response.headers["Retry-After"] == "1"
         assert response.json() == {"orderId": order_id, "status": "Running"}
 
         order = finished(shop, api, order_id)
