@@ -54,14 +54,15 @@ def _worker_main(conn: Connection, app_file: str, host_pid: int) -> None:
     conn.send_bytes(_READY)
     while True:
         try:
-            kind, name, text = json.loads(conn.recv_bytes())
+            (kind, name), text = unframe(conn.recv_bytes())
         except EOFError:  # the host closed the pipe: devhost is stopping
             return
         try:
-            answer = [_OK, _invoke(functions, loop, kind, name, text)]
+            head, body = _invoke(functions, loop, kind, name, text)
+            message = frame([_OK, head], body)
         except Exception as error:  # devhost's own fault (say, an unknown name): the worker lives
-            answer = [_ERROR, f"{type(error).__name__}: {error}"]
-        conn.send_bytes(json.dumps(answer).encode())
+            message = frame([_ERROR, f"{type(error).__name__}: {error}"], None)
+        conn.send_bytes(message)
 
 
 def _invoke(
@@ -71,13 +72,25 @@ def _invoke(
         handler = functions.orchestrators[name].get_user_function()
         began = time.thread_time()
         reply, raised = call_orchestrator(handler, text)
-        return [reply, raised, time.thread_time() - began]
+        return [raised, time.thread_time() - began], reply
     function = functions.activities[name]
     if inspect.iscoroutinefunction(function.get_user_function()):
         outcome = loop.run_until_complete(run_activity_async(name, function, text))
     else:
         outcome = run_activity(name, function, text)
-    return dataclasses.asdict(outcome)
+    return dataclasses.asdict(outcome), None
+
+
+def frame(head: Any, body: str | None) -> bytes:
+    """One pipe message: a JSON header line, then the body's raw text (JSON payloads and
+    replies travel as they are, not escaped into another JSON document)."""
+    return json.dumps([head, body is not None]).encode() + b"\n" + (body or "").encode()
+
+
+def unframe(message: bytes) -> tuple[Any, str | None]:
+    header, _, body = message.partition(b"\n")  # JSON escapes every newline inside the header
+    head, has_body = json.loads(header)
+    return head, body.decode() if has_body else None
 
 
 def _exit_with_host(host_pid: int) -> None:
@@ -126,7 +139,8 @@ class ProcessActivityRunner:
             return ActivityOutcome(
                 failed=True, reason=f"Activity function '{name}' failed: {error}"
             )
-        return ActivityOutcome(**answer)
+        outcome, _ = answer
+        return ActivityOutcome(**outcome)
 
     async def run_episode(
         self, name: str, function: Any, payload: str
@@ -136,7 +150,7 @@ class ProcessActivityRunner:
         worker fails."""
         for _ in range(_EPISODE_ATTEMPTS):
             try:
-                reply, raised, cpu_seconds = await self._call(_ORCHESTRATOR, name, payload)
+                (raised, cpu_seconds), reply = await self._call(_ORCHESTRATOR, name, payload)
                 return decode_episode(reply, raised), cpu_seconds
             except WorkerLost as error:
                 lost = error
@@ -144,10 +158,11 @@ class ProcessActivityRunner:
                 return EpisodeResult(error=str(error)), 0.0
         return EpisodeResult(error=f"{_EPISODE_ATTEMPTS} worker processes lost: {lost}"), 0.0
 
-    async def _call(self, kind: str, name: str, text: str | None) -> Any:
+    async def _call(self, kind: str, name: str, text: str | None) -> tuple[Any, str | None]:
+        """The worker's (header, body) answer."""
         worker = await self._idle.get()
         try:
-            worker.conn.send_bytes(json.dumps([kind, name, text]).encode())
+            worker.conn.send_bytes(frame([kind, name], text))
             message = await _receive(worker.conn)
         except (EOFError, OSError) as error:
             self._replace(worker)
@@ -156,10 +171,10 @@ class ProcessActivityRunner:
             self._replace(worker)
             raise
         self._idle.put_nowait(worker)
-        status, answer = json.loads(message)
+        (status, head), body = unframe(message)
         if status != _OK:
-            raise WorkerError(answer)
-        return answer
+            raise WorkerError(head)
+        return head, body
 
     async def _add_worker(self) -> None:
         host_end, worker_end = self._context.Pipe()

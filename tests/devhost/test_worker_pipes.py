@@ -13,7 +13,7 @@ import pytest
 from devhost.activities import ActivityOutcome
 from devhost.episode import EpisodeResult, build_payload
 from devhost.history import EventType, make_event
-from devhost.workers import ProcessActivityRunner
+from devhost.workers import ProcessActivityRunner, frame, unframe
 
 APP = """
 import os
@@ -160,3 +160,9 @@ def test_an_unknown_function_is_a_clear_failure_and_the_worker_lives_on(app_file
     missing, echoed = run_all(app_file, [("nothing", 1), ("echo", 2)])
     assert missing.failed and "nothing" in missing.reason
     assert result(echoed)["value"] == 2
+
+
+@pytest.mark.parametrize("body", [None, "", '{"a": "line\\nbreak"}', "naïve\n\nraw"])
+def test_a_pipe_message_carries_its_header_and_raw_body(body: str | None) -> None:
+    head = ["orchestrator", "name with\nnewline"]
+    assert unframe(frame(head, body)) == (head, body)
