@@ -46,6 +46,7 @@ from devhost.azurite import ensure_azurite  # noqa: E402
 from devhost.process import DevHostProcess  # noqa: E402
 
 FINISHED = {"Completed", "Compensated", "Cancelled", "Failed"}
+SKUS, CUSTOMERS = 20, 50
 
 
 @dataclass(frozen=True)
@@ -101,10 +102,13 @@ async def offer(
     return list(await asyncio.gather(*tasks))
 
 
-async def prepare(http: aiohttp.ClientSession, customers: list[str], orders: int) -> None:
-    stock = {"available": orders, "unitPriceCents": 100}
-    async with http.put("/api/inventory/apple", json=stock) as response:
-        response.raise_for_status()
+async def prepare(
+    http: aiohttp.ClientSession, skus: list[str], customers: list[str], orders: int
+) -> None:
+    for sku in skus:
+        stock = {"available": orders, "unitPriceCents": 100}
+        async with http.put(f"/api/inventory/{sku}", json=stock) as response:
+            response.raise_for_status()
     for customer in customers:
         account = {"balanceCents": orders * 100}
         async with http.put(f"/api/accounts/{customer}", json=account) as response:
@@ -160,16 +164,19 @@ async def load(
     poll_seconds: float | None,
     measure: Callable[[], list[float | None]],
 ) -> tuple[list[Outcome], list[float], list[float | None], list[float | None]]:
-    customers = [f"c{index}" for index in range(50)]
+    # Orders spread over a catalogue and a customer base, as in a shop (contention on one hot
+    # row is tested in tests/integration, not measured here).
+    skus = [f"sku{index}" for index in range(SKUS)]
+    customers = [f"c{index}" for index in range(CUSTOMERS)]
     timeout = aiohttp.ClientTimeout(total=60)
     connector = aiohttp.TCPConnector(limit=200)
     async with aiohttp.ClientSession(base_url, timeout=timeout, connector=connector) as http:
-        await prepare(http, customers, total)
+        await prepare(http, skus, customers, total)
         before = measure()
         outcomes = await offer(
             rate,
             total,
-            lambda i: one_order(http, customers[i % len(customers)], "apple", poll_seconds),
+            lambda i: one_order(http, customers[i % CUSTOMERS], skus[i % SKUS], poll_seconds),
         )
         after = measure()
         finished = [await finished_at(http, outcome.order_id) for outcome in outcomes]
