@@ -39,5 +39,6 @@ if command -v func >/dev/null; then
   # Core Tools runs the worker with the first python on PATH: make it the project's venv.
   PATH="$PWD/.venv/bin:$PATH" func start --port 7071
 else
-  .venv/bin/python -m devhost --port 7071
+  # Functions run in worker processes, as under func start (and four keep 2 cores busy).
+  .venv/bin/python -m devhost --port 7071 --worker-processes 4
 fi

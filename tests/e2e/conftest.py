@@ -17,7 +17,8 @@ TIME_SCALE = 60
 
 
 def start_app(azurite: str, log_dir: Path, **settings: str) -> DevHostProcess:
-    """A devhost process with its own task hub and its own service tables."""
+    """A devhost process with its own task hub and its own service tables, its functions in
+    worker processes as `scripts/run.sh` starts it."""
     run = uuid.uuid4().hex[:10]
     env = {
         "SAGA_STORAGE_CONNECTION": azurite,
@@ -28,7 +29,7 @@ def start_app(azurite: str, log_dir: Path, **settings: str) -> DevHostProcess:
     }
     return DevHostProcess(
         ROOT, azurite, f"E2E{run}", env=env, time_scale=TIME_SCALE,
-        log_path=log_dir / f"devhost-{run}.log",
+        log_path=log_dir / f"devhost-{run}.log", extra_args=["--worker-processes", "4"],
     )  # fmt: skip
 
 
