@@ -1,0 +1,283 @@
+"""The ledger: keyed local transactions that take effect once, on a Table or in memory."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, Protocol
+
+from azure.data.tables import TableClient
+
+from shared.errors import ContentionExhausted, TransactionTooLarge
+from shared.idempotency.memory_store import MemoryStore
+from shared.idempotency.records import (
+    MAX_BATCH_OPS,
+    MAX_RESULT_CHARS,
+    Conflict,
+    Entity,
+    LedgerRecord,
+    Op,
+    Outcome,
+    Store,
+    check_key,
+    compensation_key,
+    hash_of_request,
+    record_of,
+    record_row_key,
+    replay_record,
+    utc_now,
+)
+from shared.idempotency.table_store import TableStore
+from shared.idempotency.unit_of_work import UnitOfWork
+
+DEFAULT_MAX_ATTEMPTS = 20
+_FIRST_BACKOFF_SECONDS = 0.002
+_MAX_BACKOFF_SECONDS = 0.05
+
+
+class Ledger(Protocol):
+    """Runs keyed local transactions once; `TableLedger` in Azure, `MemoryLedger` in fast tests."""
+
+    def run_once(
+        self,
+        partition: str,
+        key: str,
+        transaction: Callable[[UnitOfWork], Any],
+        *,
+        reads: Iterable[str] = (),
+        request: Any = None,
+        new_rows: bool = False,
+    ) -> LedgerRecord: ...
+
+    def compensate(
+        self,
+        partition: str,
+        action_key: str,
+        undo: Callable[[UnitOfWork, LedgerRecord | None], Any],
+        *,
+        reads: Iterable[str] = (),
+    ) -> LedgerRecord: ...
+
+    def tombstone(self, partition: str, key: str, result: Any = None) -> LedgerRecord: ...
+
+    def record(self, partition: str, key: str) -> LedgerRecord | None: ...
+
+    def get(self, partition: str, row_key: str) -> Entity | None: ...
+
+    def purge_older_than(self, partition: str | None, cutoff: datetime) -> int: ...
+
+
+class LedgerCore:
+    """The ledger's algorithm, shared by both twins; they differ only in their `Store`."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._store = store
+        self._max_attempts = max_attempts
+        self._clock = clock
+
+    def run_once(
+        self,
+        partition: str,
+        key: str,
+        transaction: Callable[[UnitOfWork], Any],
+        *,
+        reads: Iterable[str] = (),
+        request: Any = None,
+        new_rows: bool = False,
+    ) -> LedgerRecord:
+        """Run `transaction` and commit its writes with the key's record, unless the key has one.
+
+        ``new_rows=True`` says the rows in `reads` are normally absent and the transaction creates
+        them: it is then committed without reading first (see `shared.idempotency`)."""
+        row_keys = [check_key("row key", row_key, business=True) for row_key in reads]
+        request_hash = hash_of_request(request)
+        check_key("partition", partition)
+        if new_rows:
+            record = self._commit_unread(partition, key, transaction, row_keys, request_hash)
+            if record is not None:
+                return record
+        return self._run(partition, key, transaction, row_keys, request_hash)
+
+    def compensate(
+        self,
+        partition: str,
+        action_key: str,
+        undo: Callable[[UnitOfWork, LedgerRecord | None], Any],
+        *,
+        reads: Iterable[str] = (),
+    ) -> LedgerRecord:
+        """Undo the action if it applied, else tombstone it; once, under its compensation key."""
+        action_row = record_row_key(action_key)
+
+        def transaction(uow: UnitOfWork) -> Any:
+            row = uow._read_row(action_row)
+            if row is None:
+                uow._stage(Op("create", self._new_record(partition, action_key, "tombstone")[1]))
+                return undo(uow, None)
+            action = record_of(row)
+            return undo(uow, action if action.outcome == "applied" else None)
+
+        row_keys = [action_row, *(check_key("row key", k, business=True) for k in reads)]
+        return self._run(partition, compensation_key(action_key), transaction, row_keys, None)
+
+    def tombstone(self, partition: str, key: str, result: Any = None) -> LedgerRecord:
+        """Record that the action with this key must never apply; if it already did, say so."""
+        check_key("partition", partition)
+        for _ in range(self._max_attempts):
+            record, entity = self._new_record(partition, key, "tombstone", result)
+            try:
+                self._store.commit(partition, [Op("create", entity)])
+                return record
+            except Conflict:
+                stored = self.record(partition, key)
+                if stored is not None:
+                    return stored
+        raise ContentionExhausted(key, partition, self._max_attempts)
+
+    def record(self, partition: str, key: str) -> LedgerRecord | None:
+        """The key's record, or None if it has none."""
+        check_key("partition", partition)
+        row_key = record_row_key(key)
+        row = self._store.fetch(partition, [row_key]).get(row_key)
+        return record_of(row) if row else None
+
+    def get(self, partition: str, row_key: str) -> Entity | None:
+        """A business row as stored, or None; for reads outside any transaction."""
+        check_key("partition", partition)
+        check_key("row key", row_key, business=True)
+        row = self._store.fetch(partition, [row_key]).get(row_key)
+        return dict(row.entity) if row else None
+
+    def purge_older_than(self, partition: str | None, cutoff: datetime) -> int:
+        """Delete records created before `cutoff` (one partition, or all); return how many."""
+        if cutoff.tzinfo is None:
+            raise ValueError("cutoff must be timezone-aware, e.g. datetime.now(UTC) - timedelta")
+        if partition is not None:
+            check_key("partition", partition)
+        return self._store.purge(partition, cutoff)
+
+    def _run(
+        self,
+        partition: str,
+        key: str,
+        transaction: Callable[[UnitOfWork], Any],
+        row_keys: list[str],
+        request_hash: str | None,
+    ) -> LedgerRecord:
+        check_key("partition", partition)
+        record_row = record_row_key(key)
+        for attempt in range(1, self._max_attempts + 1):
+            rows = self._store.fetch(partition, [record_row, *row_keys])
+            if record_row in rows:
+                return replay_record(rows[record_row], request_hash)
+            uow = UnitOfWork(self._store, partition, {k: rows.get(k) for k in row_keys})
+            result = transaction(uow)
+            record, entity = self._new_record(partition, key, "applied", result, request_hash)
+            ops = [Op("create", entity), *uow._staged.values()]
+            if len(ops) > MAX_BATCH_OPS:
+                limit = f"{MAX_BATCH_OPS} operations per batch ({len(ops)} with its record)"
+                raise TransactionTooLarge(key, limit)
+            try:
+                self._store.commit(partition, ops)
+                return record
+            except Conflict as conflict:
+                if conflict.index == 0 and (stored := self._store.fetch(partition, [record_row])):
+                    return replay_record(stored[record_row], request_hash)
+            if attempt < self._max_attempts:
+                backoff = min(_MAX_BACKOFF_SECONDS, _FIRST_BACKOFF_SECONDS * 2**attempt)
+                time.sleep(random.uniform(0, backoff))
+        raise ContentionExhausted(key, partition, self._max_attempts)
+
+    def _commit_unread(
+        self,
+        partition: str,
+        key: str,
+        transaction: Callable[[UnitOfWork], Any],
+        row_keys: list[str],
+        request_hash: str | None,
+    ) -> LedgerRecord | None:
+        """The record of committing without reading first, or None when the usual path must
+        decide (some row or the record exists, or the guess was not a pure insert)."""
+        if not row_keys:
+            return None
+        uow = UnitOfWork(self._store, partition, dict.fromkeys(row_keys))
+        try:
+            result = transaction(uow)
+        except Exception:  # it may depend on rows that do exist: the reading path decides
+            return None
+        staged = uow._staged
+        if any(k not in staged or staged[k].kind != "create" for k in row_keys):
+            return None
+        record, entity = self._new_record(partition, key, "applied", result, request_hash)
+        ops = [Op("create", entity), *staged.values()]
+        if len(ops) > MAX_BATCH_OPS:
+            return None
+        try:
+            self._store.commit(partition, ops)
+            return record
+        except Conflict as conflict:
+            record_row = record_row_key(key)
+            if conflict.index == 0 and (stored := self._store.fetch(partition, [record_row])):
+                return replay_record(stored[record_row], request_hash)
+            return None
+
+    def _new_record(
+        self,
+        partition: str,
+        key: str,
+        outcome: Outcome,
+        result: Any = None,
+        request_hash: str | None = None,
+    ) -> tuple[LedgerRecord, Entity]:
+        try:
+            text = json.dumps(result, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"result for idempotency key {key!r} is not JSON: {error}") from None
+        if len(text.encode("utf-16-le")) // 2 > MAX_RESULT_CHARS:
+            raise TransactionTooLarge(key, f"{MAX_RESULT_CHARS} characters of result JSON")
+        created_at = self._clock()
+        entity: Entity = {
+            "PartitionKey": partition,
+            "RowKey": record_row_key(key),
+            "key": key,
+            "outcome": outcome,
+            "result": text,
+            "createdAt": created_at,
+        }
+        if request_hash is not None:
+            entity["requestHash"] = request_hash
+        return LedgerRecord(key, outcome, json.loads(text), created_at), entity
+
+
+class TableLedger(LedgerCore):
+    """The ledger on an Azure Table (see `shared.storage.get_table`)."""
+
+    def __init__(
+        self,
+        table: TableClient,
+        *,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        super().__init__(TableStore(table), max_attempts=max_attempts, clock=clock)
+
+
+class MemoryLedger(LedgerCore):
+    """The ledger in process memory, thread-safe: the Table ledger's twin for fast tests."""
+
+    def __init__(
+        self,
+        *,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        super().__init__(MemoryStore(), max_attempts=max_attempts, clock=clock)

@@ -1,0 +1,50 @@
+"""The ledger's store in process memory, thread-safe, with the Table store's semantics."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+
+from shared.idempotency.records import RECORD_PREFIX, Conflict, Op, Row
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[tuple[str, str], Row] = {}
+        self._versions = itertools.count(1)
+
+    def fetch(self, partition: str, row_keys: Sequence[str]) -> dict[str, Row]:
+        with self._lock:
+            found = {key: self._rows.get((partition, key)) for key in row_keys}
+        return {key: Row(dict(row.entity), row.etag) for key, row in found.items() if row}
+
+    def commit(self, partition: str, ops: Sequence[Op]) -> None:
+        with self._lock:
+            for index, op in enumerate(ops):
+                current = self._rows.get((partition, op.entity["RowKey"]))
+                if (op.kind == "create" and current is not None) or (
+                    op.kind in ("update", "delete") and (current is None or current.etag != op.etag)
+                ):
+                    raise Conflict(index)
+            for op in ops:
+                key = (partition, op.entity["RowKey"])
+                if op.kind == "delete":
+                    del self._rows[key]
+                else:
+                    self._rows[key] = Row(dict(op.entity), f'W/"{next(self._versions)}"')
+
+    def purge(self, partition: str | None, cutoff: datetime) -> int:
+        with self._lock:
+            expired = [
+                key
+                for key, row in self._rows.items()
+                if partition in (None, key[0])
+                and key[1].startswith(RECORD_PREFIX)
+                and row.entity["createdAt"] < cutoff
+            ]
+            for key in expired:
+                del self._rows[key]
+        return len(expired)
