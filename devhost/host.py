@@ -22,7 +22,7 @@ from devhost.http.triggers import HttpFunction
 from devhost.runtime import TaskHub
 from devhost.schedules import ScheduleRunner
 from devhost.store import InstanceStore
-from devhost.workers import ProcessActivityRunner
+from devhost.workers import WorkerPool
 
 log = logging.getLogger("devhost")
 
@@ -163,7 +163,7 @@ async def run(args: argparse.Namespace) -> int:
     clock: Clock = WallClock() if args.time_scale == 1 else ScaledClock(args.time_scale)
     workers = None
     if args.worker_processes > 0:
-        workers = ProcessActivityRunner(args.worker_processes, functions.app_file or Path(args.app))
+        workers = WorkerPool(args.worker_processes, functions.app_file or Path(args.app))
         await workers.start()
     hub = TaskHub(functions, store, clock, config, activity_runner=workers, episode_runner=workers)
     try:

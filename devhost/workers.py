@@ -107,8 +107,9 @@ class _Worker:
     conn: Connection
 
 
-class ProcessActivityRunner:
-    """An ActivityInvoker whose activities run in ``processes`` worker processes."""
+class WorkerPool:
+    """``processes`` worker processes that run activities (an ActivityInvoker) and orchestrator
+    episodes (an EpisodeRunner)."""
 
     def __init__(self, processes: int, app_file: Path) -> None:
         if processes < 1:

@@ -1,4 +1,4 @@
-"""ProcessActivityRunner: activities over pipes to worker processes, and lost workers replaced."""
+"""WorkerPool: activities and episodes over pipes to worker processes, and lost workers replaced."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from devhost.activities import ActivityOutcome
 from devhost.episode import EpisodeResult, build_payload
 from devhost.history import EventType, make_event
-from devhost.workers import ProcessActivityRunner, frame, unframe
+from devhost.workers import WorkerPool, frame, unframe
 
 APP = """
 import os
@@ -66,7 +66,7 @@ def app_file(tmp_path: Path) -> Path:
 
 def run_all(app_file: Path, calls: list[tuple[str, object]]) -> list[ActivityOutcome]:
     async def scenario() -> list[ActivityOutcome]:
-        runner = ProcessActivityRunner(1, app_file)
+        runner = WorkerPool(1, app_file)
         await runner.start()
         try:
             return [await runner.run(name, None, json.dumps(value)) for name, value in calls]
@@ -78,7 +78,7 @@ def run_all(app_file: Path, calls: list[tuple[str, object]]) -> list[ActivityOut
 
 def episodes(app_file: Path, calls: list[tuple[str, str]]) -> list[tuple[EpisodeResult, float]]:
     async def scenario() -> list[tuple[EpisodeResult, float]]:
-        runner = ProcessActivityRunner(1, app_file)
+        runner = WorkerPool(1, app_file)
         await runner.start()
         try:
             return [await runner.run_episode(name, None, payload) for name, payload in calls]
