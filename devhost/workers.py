@@ -111,6 +111,8 @@ class WorkerPool:
     """``processes`` worker processes that run activities (an ActivityInvoker) and orchestrator
     episodes (an EpisodeRunner)."""
 
+    restart_delay_seconds = 5.0
+
     def __init__(self, processes: int, app_file: Path) -> None:
         if processes < 1:
             raise ValueError("worker processes must be at least 1")
@@ -201,16 +203,28 @@ class WorkerPool:
 
     def _replace(self, worker: _Worker) -> None:
         self._stop(worker)
-        if not self._closed:
-            log.warning("devhost: worker process %s lost; starting another", worker.process.pid)
-            task = asyncio.get_running_loop().create_task(self._add_worker())
-            self._starting.add(task)
-            task.add_done_callback(self._started)
+        log.warning("devhost: worker process %s lost; starting another", worker.process.pid)
+        self._start_replacement()
+
+    def _start_replacement(self) -> None:
+        if self._closed:
+            return
+        task = asyncio.get_running_loop().create_task(self._add_worker())
+        self._starting.add(task)
+        task.add_done_callback(self._started)
 
     def _started(self, task: asyncio.Task[None]) -> None:
         self._starting.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("devhost: could not replace a worker process", exc_info=task.exception())
+        if task.cancelled() or task.exception() is None or self._closed:
+            return
+        # As the Functions host restarts a language worker: keep trying (the app may be
+        # mid-edit), while invocations wait for a worker rather than fail.
+        log.error(
+            "devhost: could not start a worker process; trying again in %g s",
+            self.restart_delay_seconds,
+            exc_info=task.exception(),
+        )
+        asyncio.get_running_loop().call_later(self.restart_delay_seconds, self._start_replacement)
 
     def _stop(self, worker: _Worker) -> None:
         self._workers.discard(worker)

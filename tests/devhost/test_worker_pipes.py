@@ -21,6 +21,9 @@ import os
 import azure.durable_functions as df
 import azure.functions as func
 
+if os.environ.get("BREAK_APP"):
+    raise RuntimeError("the app does not import")
+
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 
@@ -166,3 +169,26 @@ def test_an_unknown_function_is_a_clear_failure_and_the_worker_lives_on(app_file
 def test_a_pipe_message_carries_its_header_and_raw_body(body: str | None) -> None:
     head = ["orchestrator", "name with\nnewline"]
     assert unframe(frame(head, body)) == (head, body)
+
+
+def test_a_worker_that_cannot_start_is_retried_while_calls_wait(
+    app_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario() -> tuple[ActivityOutcome, ActivityOutcome]:
+        pool = WorkerPool(1, app_file)
+        pool.restart_delay_seconds = 0.2
+        await pool.start()
+        try:
+            monkeypatch.setenv("BREAK_APP", "1")  # replacements inherit it and fail to import
+            lost = await pool.run("die", None, "null")
+            waiting = asyncio.ensure_future(pool.run("echo", None, json.dumps("back")))
+            await asyncio.sleep(2)
+            assert not waiting.done()
+            monkeypatch.delenv("BREAK_APP")
+            return lost, await asyncio.wait_for(waiting, 60)
+        finally:
+            pool.close()
+
+    lost, back = asyncio.run(scenario())
+    assert lost.failed
+    assert result(back)["value"] == "back"
