@@ -1,14 +1,15 @@
 """Load test of the order API on devhost + Azurite: sustained orders/s and POST-to-finished latency.
 
-    python benchmarks/orders_load.py --rate 30 --seconds 60 [--worker-processes 2]
+    python benchmarks/orders_load.py --rate 30 --seconds 60 --worker-processes 4
 
 Starts Azurite (if none runs) and the app in a devhost process on the Table store, stocks it,
-then offers orders at a fixed rate (open loop: a new order every 1/rate seconds whatever the
-state of earlier ones, as independent shoppers would) and follows each one by polling
+then offers orders open loop (at fixed times whatever the state of earlier ones, as independent
+shoppers would): the rate ramps up from 0 over ``--warmup`` seconds, then holds at ``--rate`` for
+``--seconds``. It follows each order by polling
 ``GET /api/orders/{id}`` as the 202's ``Retry-After`` asks (or every ``--poll-ms``) until its saga
 has finished.
 
-Reported, for the orders placed after a warm-up:
+Reported, for the orders placed after the ramp-up:
 - ``completed_per_second``: orders finished per second between the first and the last finish; it
   matches the offered rate only when the app keeps up, and falls behind it when a backlog grows;
 - ``latency``: POST sent to saga finished, by the timestamp of the instance's ExecutionCompleted
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import statistics
 import sys
@@ -89,15 +91,25 @@ async def finished_at(http: aiohttp.ClientSession, order_id: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
+def arrival_times(rate: float, seconds: float, warmup: float) -> tuple[list[float], int]:
+    """When each order is sent, and how many of them are warm-up. During the warm-up the rate
+    climbs linearly from 0 to `rate`, as load tests ramp up: a cold host (imports, JIT, empty
+    connection pools) hit at full rate at once measures its start, not its steady state."""
+    ramp = round(rate * warmup / 2)
+    times = [math.sqrt(2 * warmup * index / rate) for index in range(ramp)]
+    times += [warmup + index / rate for index in range(round(rate * seconds))]
+    return times, ramp
+
+
 async def offer(
-    rate: float, count: int, place: Callable[[int], Coroutine[Any, Any, Outcome]]
+    times: list[float], place: Callable[[int], Coroutine[Any, Any, Outcome]]
 ) -> list[Outcome]:
-    """Start `count` orders `1/rate` seconds apart, whatever became of the earlier ones."""
+    """Start order i at times[i] seconds, whatever became of the earlier ones (open loop)."""
     loop = asyncio.get_running_loop()
     began = loop.time()
     tasks: list[asyncio.Task[Outcome]] = []
-    for index in range(count):
-        await asyncio.sleep(max(0.0, began + index / rate - loop.time()))
+    for index, at in enumerate(times):
+        await asyncio.sleep(max(0.0, began + at - loop.time()))
         tasks.append(asyncio.create_task(place(index)))
     return list(await asyncio.gather(*tasks))
 
@@ -159,8 +171,7 @@ def summary(values: list[float]) -> dict[str, int]:
 
 async def load(
     base_url: str,
-    rate: float,
-    total: int,
+    times: list[float],
     poll_seconds: float | None,
     measure: Callable[[], list[float | None]],
 ) -> tuple[list[Outcome], list[float], list[float | None], list[float | None]]:
@@ -171,11 +182,10 @@ async def load(
     timeout = aiohttp.ClientTimeout(total=60)
     connector = aiohttp.TCPConnector(limit=200)
     async with aiohttp.ClientSession(base_url, timeout=timeout, connector=connector) as http:
-        await prepare(http, skus, customers, total)
+        await prepare(http, skus, customers, len(times))
         before = measure()
         outcomes = await offer(
-            rate,
-            total,
+            times,
             lambda i: one_order(http, customers[i % CUSTOMERS], skus[i % SKUS], poll_seconds),
         )
         after = measure()
@@ -193,8 +203,8 @@ def run(
         "SAGA_TABLE_PREFIX": f"load{run_id}",
         "CHAOS_FAULT_RATE": "0",
     }
-    measured, skipped = round(rate * seconds), round(rate * warmup)
-    total = measured + skipped
+    times, skipped = arrival_times(rate, seconds, warmup)
+    total, measured = len(times), len(times) - skipped
     try:
         extra = ["--worker-processes", str(workers)]
         with DevHostProcess(
@@ -212,7 +222,7 @@ def run(
                         cpu_seconds(azurite_pid), own]  # fmt: skip
 
             outcomes, finished, before, after = asyncio.run(
-                load(app.base_url, rate, total, poll_ms and poll_ms / 1000, measure)
+                load(app.base_url, times, poll_ms and poll_ms / 1000, measure)
             )
     finally:
         azurite.stop()
@@ -242,7 +252,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=30, help="orders offered per second")
     parser.add_argument("--seconds", type=float, default=60, help="how long orders are offered")
-    parser.add_argument("--warmup", type=float, default=5, help="seconds of orders not counted")
+    parser.add_argument(
+        "--warmup", type=float, default=10, help="seconds of ramp-up to --rate, not counted"
+    )
     parser.add_argument(
         "--poll-ms", type=int, help="each order's polling interval (default: the API's Retry-After)"
     )
