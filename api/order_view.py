@@ -8,7 +8,7 @@ from typing import Any
 from api.models import OrderStatus
 from api.order_ids import is_order_id
 from api.responses import FailureView, OrderView
-from orchestrators.order_saga import RESERVE
+from orchestrators.order_saga import priced_total
 from shared.json_text import decoded_once
 from shared.saga.outcome import EngineCode
 
@@ -53,7 +53,7 @@ def order_view(status: Any) -> OrderView | None:
             "status": state,
             "customerId": order["customerId"],
             "items": [_pick(line, "sku", "quantity") for line in order.get("items") or []],
-            "totalCents": _total_cents(output, order),
+            "totalCents": _total_cents(record, output, order),
             "steps": [
                 _pick(step, "name", "status", "attempts") for step in record.get("steps") or []
             ],
@@ -96,19 +96,15 @@ def _failure(value: Any) -> FailureView | None:
     return FailureView(step=str(value.get("step", "")), code=code, message=message)
 
 
-def _total_cents(output: Any, order: dict[str, Any]) -> int | None:
-    """Known once the saga finished with every line priced by its reservation."""
+def _total_cents(record: dict[str, Any], output: Any, order: dict[str, Any]) -> int | None:
+    """Known once every line is priced by its reservation: the saga's summary says so as soon
+    as the reservations succeed (sagas started before it had one: from their final results)."""
+    summary = record.get("summary")
+    if isinstance(summary, dict) and "totalCents" in summary:
+        total = summary["totalCents"]
+        return total if isinstance(total, int) else None
     results = output.get("results") if isinstance(output, dict) else None
-    if not isinstance(results, dict):
-        return None
-    amounts = [
-        line.get("amountCents") if isinstance(line, dict) else None
-        for line in RESERVE.values(results)
-    ]
-    priced = [amount for amount in amounts if isinstance(amount, int)]
-    if len(priced) != len(order.get("items") or []) or len(priced) != len(amounts):
-        return None
-    return sum(priced)
+    return priced_total(order, results) if isinstance(results, dict) else None
 
 
 def _utc(instant: datetime | None) -> datetime:

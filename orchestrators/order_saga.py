@@ -84,6 +84,20 @@ def total_cents(results: Mapping[str, Any]) -> int:
     return sum(int(line["amountCents"]) for line in RESERVE.values(results))
 
 
+def priced_total(order: Mapping[str, Any], results: Mapping[str, Any]) -> int | None:
+    """The order total once every line's reservation has priced it; None before."""
+    values = RESERVE.values(results)
+    amounts = [line.get("amountCents") if isinstance(line, dict) else None for line in values]
+    if len(amounts) != len(order.get("items") or []):
+        return None
+    priced = [amount for amount in amounts if isinstance(amount, int)]
+    return sum(priced) if len(priced) == len(amounts) else None
+
+
+def _summary(order: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
+    return {"totalCents": priced_total(order, results)}
+
+
 def _needs_approval(order: Mapping[str, Any], results: Mapping[str, Any]) -> bool:
     return total_cents(results) >= int(order["approval"]["thresholdCents"])
 
@@ -138,6 +152,7 @@ ORDER_SAGA = SagaDefinition(
             "confirm_order", confirm_order, kind=RETRIABLE, input=_confirmation, retry=MUST_FINISH
         ),
     ],
+    summary=_summary,
 )
 
 bp = Blueprint()

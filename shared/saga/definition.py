@@ -198,10 +198,17 @@ Entry = Step | ParallelGroup | FanOut | ApprovalGate
 
 @dataclass(frozen=True)
 class SagaDefinition:
-    """A named, ordered list of entries, checked against the saga rules when constructed."""
+    """A named, ordered list of entries, checked against the saga rules when constructed.
+
+    ``summary(saga_input, results)``, if given, says in business terms what the saga knows so
+    far (say, an order's priced total once its reservations succeeded); the progress record
+    publishes it as ``summary`` after every step, so clients see it before the saga finishes. It
+    runs inside the orchestrator: deterministic, no I/O, and small (custom status is limited).
+    """
 
     name: str
     steps: Sequence[Entry]
+    summary: Callable[[Any, Mapping[str, Any]], Any] | None = None
 
     def __post_init__(self) -> None:
         from shared.saga.validation import validate  # here: validation imports this module
@@ -219,6 +226,7 @@ class SagaDefinition:
                 entry.expand(saga_input) if isinstance(entry, FanOut) else entry
                 for entry in self.steps
             ],
+            self.summary,
         )
 
 

@@ -40,6 +40,7 @@ def run_saga(
         else:
             assert not isinstance(entry, FanOut)  # for_input expanded every fan-out
             failure = yield from run_compensatable(run, entry)
+        progress.summarize(saga_input, run.results)
         if signals.cancelled:  # it came first: a failure stops the racing of Cancel
             failure = (entry.name, StepError(EngineCode.CANCELLED, "a Cancel request arrived"))
         if failure is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -42,12 +43,14 @@ _FORWARD_STATUS = {
 
 class Progress:
     """The record ``{"saga", "status", "steps": [{"name", "status", "attempts", "lastError"}],
-    "failure", "attention"}``: one step entry per step, group member and gate; ``failure`` is
-    why the saga compensates, ``attention`` what an operator must fix (NeedsAttention). It is
-    republished at every transition, and is never empty (the SDK cannot reset it)."""
+    "failure", "attention", "summary"}``: one step entry per step, group member and gate;
+    ``failure`` is why the saga compensates, ``attention`` what an operator must fix
+    (NeedsAttention), ``summary`` the definition's summary of the results so far (None without
+    one). It is republished at every transition, and is never empty (the SDK cannot reset it)."""
 
     def __init__(self, context: Any, definition: SagaDefinition) -> None:
         self._context = context
+        self._summarize = definition.summary
         names: list[str] = []
         for entry in definition.steps:
             members = entry.steps if isinstance(entry, ParallelGroup) else (entry,)
@@ -67,8 +70,15 @@ class Progress:
             "steps": list(self._steps.values()),
             "failure": None,
             "attention": None,
+            "summary": None,
         }
         self._publish()
+
+    def summarize(self, saga_input: Any, results: Mapping[str, Any]) -> None:
+        """Publish the definition's summary of what the steps so far returned."""
+        if self._summarize is not None:
+            self.record["summary"] = self._summarize(saga_input, results)
+            self._publish()
 
     def attempts(self, name: str) -> int:
         return int(self._steps[name]["attempts"])

@@ -414,6 +414,14 @@ class TestApproval:
         assert settled(shop, api, order_id)["status"] == "AwaitingApproval"
         shop.terminate(order_id)  # leave no timer behind for later tests' time jumps
 
+    def test_an_order_awaiting_approval_shows_its_priced_total(
+        self, shop: DevHost, api: Api
+    ) -> None:
+        """The approver sees what they approve: the total is known once stock is reserved."""
+        order_id, _, _ = awaiting_approval(shop, api)
+        assert api.get(f"/orders/{order_id}").json()["totalCents"] == APPROVAL_THRESHOLD_CENTS
+        shop.terminate(order_id)  # leave no timer behind for later tests' time jumps
+
     def test_approving_an_unknown_order_is_404(self, api: Api) -> None:
         response = api.post("/orders/o-" + "2" * 32 + "/approval", json={"approved": True})
         problem(response, 404, "not-found")

@@ -14,6 +14,7 @@ from devhost.testing import DevHost
 from orchestrators.order_saga import STEP_TIMEOUT_SECONDS
 from shared.idempotency import TableLedger
 from tests.integration.shop import (
+    PRICE,
     STOCK,
     assert_books_balance,
     open_shop,
@@ -89,7 +90,9 @@ class TestApproval:
         order_id = place(shop, "rich", {"gold": 2})
         shop.wait_for(order_id, "Running", skip_time=False)
         shop.wait_idle()
-        assert shop.custom_status(order_id)["status"] == "AwaitingApproval"
+        progress = shop.custom_status(order_id)
+        assert progress["status"] == "AwaitingApproval"
+        assert progress["summary"] == {"totalCents": 2 * PRICE["gold"]}  # the approver sees it
         shop.raise_event(order_id, "Approval", {"approved": True})
         assert result(shop, order_id, skip_time=False)["status"] == "Completed"
         assert_books_balance([("rich", {"gold": 2})])

@@ -193,6 +193,13 @@ class TestSuccess:
         ]
         assert json.loads(second[0]["Input"])["input"] == {"x": 1, "after": {"by": "reserve"}}
 
+    def test_the_summary_says_what_the_steps_so_far_returned(self, host: DevHost) -> None:
+        """Published after every step (so the last one has them all); None without a summary."""
+        instance_id = run_to_end(host, {"x": 1}, saga="trio")
+        assert host.output(instance_id)["summary"] == {"done": ["first", "second", "third"]}
+        assert host.custom_status(instance_id)["summary"] == {"done": ["first", "second", "third"]}
+        assert host.output(run_to_end(host, {}, saga="shop"))["summary"] is None
+
 
 # What each failing step leaves to undo: batches that run in this order (a batch in parallel).
 UNDO_AFTER = {

@@ -152,6 +152,7 @@ TRIO = SagaDefinition(
         ),
         Step("third", ship, kind=PIVOT, retry=QUICK),
     ],
+    summary=lambda saga_input, results: {"done": sorted(results)},
 )
 
 BROKEN = SagaDefinition(
