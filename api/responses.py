@@ -49,8 +49,8 @@ class OrderView(ResponseModel):
     customer_id: str
     items: list[OrderLineView]
     total_cents: int | None = Field(
-        description="Sum of the reservations' amounts once the saga has finished and every "
-        "line was priced; null before (the running saga does not publish amounts)."
+        description="Sum of the reservations' amounts once every line is priced (from the "
+        "saga's summary, before approval); null until then."
     )
     steps: list[StepView]
     failure: FailureView | None

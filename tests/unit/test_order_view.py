@@ -85,6 +85,11 @@ class TestOrderView:
         assert order["steps"][2] == {"name": "reserve-1", "status": "Running", "attempts": 2}
         assert order["totalCents"] is None
 
+    def test_a_running_order_shows_the_total_its_saga_summarised(self) -> None:
+        order = view(custom=record("AwaitingApproval", summary={"totalCents": 500}))
+        assert order["totalCents"] == 500
+        assert view(custom=record("Running", summary={"totalCents": None}))["totalCents"] is None
+
     def test_a_finished_order_reads_its_output_and_total(self) -> None:
         results = {
             "reserve-0": {"sku": "apple", "quantity": 2, "amountCents": 300},
