@@ -116,6 +116,7 @@ class LedgerCore:
         reads: Iterable[str] = (),
     ) -> LedgerRecord:
         """Undo the action if it applied, else tombstone it; once, under its compensation key."""
+        check_key("partition", partition)
         action_row = record_row_key(action_key)
 
         def transaction(uow: UnitOfWork) -> Any:
@@ -173,7 +174,6 @@ class LedgerCore:
         row_keys: list[str],
         request_hash: str | None,
     ) -> LedgerRecord:
-        check_key("partition", partition)
         record_row = record_row_key(key)
         for attempt in range(1, self._max_attempts + 1):
             rows = self._store.fetch(partition, [record_row, *row_keys])
@@ -186,12 +186,9 @@ class LedgerCore:
             if len(ops) > MAX_BATCH_OPS:
                 limit = f"{MAX_BATCH_OPS} operations per batch ({len(ops)} with its record)"
                 raise TransactionTooLarge(key, limit)
-            try:
-                self._store.commit(partition, ops)
-                return record
-            except Conflict as conflict:
-                if conflict.index == 0 and (stored := self._store.fetch(partition, [record_row])):
-                    return replay_record(stored[record_row], request_hash)
+            committed = self._commit_or_replay(partition, record, ops, request_hash)
+            if committed is not None:
+                return committed
             if attempt < self._max_attempts:
                 backoff = min(_MAX_BACKOFF_SECONDS, _FIRST_BACKOFF_SECONDS * 2**attempt)
                 time.sleep(random.uniform(0, backoff))
@@ -221,11 +218,19 @@ class LedgerCore:
         ops = [Op("create", entity), *staged.values()]
         if len(ops) > MAX_BATCH_OPS:
             return None
+        return self._commit_or_replay(partition, record, ops, request_hash)
+
+    def _commit_or_replay(
+        self, partition: str, record: LedgerRecord, ops: list[Op], request_hash: str | None
+    ) -> LedgerRecord | None:
+        """Commit the batch whose operation 0 creates `record`. If that create fails, a
+        duplicate or a tombstone got there first: its record is the answer. None when a staged
+        write conflicted instead (the caller reads again)."""
         try:
             self._store.commit(partition, ops)
             return record
         except Conflict as conflict:
-            record_row = record_row_key(key)
+            record_row = record_row_key(record.key)
             if conflict.index == 0 and (stored := self._store.fetch(partition, [record_row])):
                 return replay_record(stored[record_row], request_hash)
             return None
