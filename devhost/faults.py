@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import TypeVar
+
+log = logging.getLogger("devhost")
+
+Outcome = TypeVar("Outcome")
 
 
 class Fault(Enum):
@@ -54,3 +62,28 @@ class FaultPlan:
                     rule.remaining -= 1
                 return rule.fault
         return None
+
+
+async def invoke_with_faults(
+    plan: FaultPlan,
+    activity: str,
+    invoke: Callable[[str], Awaitable[Outcome]],
+    injected_failure: Callable[[], Outcome],
+) -> Outcome:
+    """Run one activity delivery as the plan disturbs it; ``invoke(note)`` runs it once and
+    ``injected_failure()`` is the outcome of a delivery failed without running."""
+    fault = plan.take(activity)
+    if fault == Fault.FAIL:
+        log.info("activity %s: failed by an injected fault", activity)
+        return injected_failure()
+    if fault == Fault.DUPLICATE_CONCURRENT:
+        first, _ = await asyncio.gather(invoke("delivery 1 of 2"), invoke("delivery 2 of 2"))
+        return first
+    outcome = await invoke("")
+    if fault == Fault.DUPLICATE:
+        await invoke("duplicate delivery")
+    elif fault == Fault.CRASH_AFTER_COMMIT:
+        # The first run's result is lost with the "crashed" host; the restarted host delivers
+        # the activity again and only that result is recorded.
+        outcome = await invoke("redelivered after crash")
+    return outcome

@@ -7,15 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# Runtime statuses as the durable HTTP API spells them.
-PENDING = "Pending"
-RUNNING = "Running"
-COMPLETED = "Completed"
-CONTINUED_AS_NEW = "ContinuedAsNew"
-FAILED = "Failed"
-TERMINATED = "Terminated"
-SUSPENDED = "Suspended"
-CANCELED = "Canceled"
+from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
+
+# Runtime statuses as the durable HTTP API spells them (the SDK's enum values).
+PENDING: str = OrchestrationRuntimeStatus.Pending.value
+RUNNING: str = OrchestrationRuntimeStatus.Running.value
+COMPLETED: str = OrchestrationRuntimeStatus.Completed.value
+CONTINUED_AS_NEW: str = OrchestrationRuntimeStatus.ContinuedAsNew.value
+FAILED: str = OrchestrationRuntimeStatus.Failed.value
+TERMINATED: str = OrchestrationRuntimeStatus.Terminated.value
+SUSPENDED: str = OrchestrationRuntimeStatus.Suspended.value
+CANCELED: str = OrchestrationRuntimeStatus.Canceled.value
 
 TERMINAL_STATUSES = frozenset({COMPLETED, FAILED, TERMINATED, CANCELED})
 

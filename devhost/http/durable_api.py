@@ -27,13 +27,13 @@ from devhost.instance import (
     SUSPENDED,
     InstanceState,
 )
-from devhost.runtime import (
+from devhost.management import (
     InstanceAlreadyExists,
     InstanceNotFound,
     InstanceNotRunning,
-    TaskHub,
     UnknownOrchestrator,
 )
+from devhost.runtime import TaskHub
 
 log = logging.getLogger("devhost")
 

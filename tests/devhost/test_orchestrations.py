@@ -8,7 +8,7 @@ import pytest
 from devhost.config import HostConfig
 from devhost.history import EventType
 from devhost.instance import COMPLETED, FAILED, RUNNING, SUSPENDED, TERMINATED
-from devhost.runtime import InstanceAlreadyExists, InstanceNotRunning, UnknownOrchestrator
+from devhost.management import InstanceAlreadyExists, InstanceNotRunning, UnknownOrchestrator
 from devhost.testing import DevHost
 from tests.devhost.conftest import APPS
 
