@@ -76,13 +76,23 @@ class EpisodeRunner(Protocol):
 
 
 class InProcessEpisodes:
-    """Episodes on the host's own thread, synchronously (the default)."""
+    """Episodes on the host's own thread, synchronously (the default). With ``replay_check``
+    every episode runs twice and the runs must agree (see ``devhost.replay_check``)."""
+
+    def __init__(self, replay_check: bool = False) -> None:
+        self.replay_check = replay_check
 
     async def run_episode(
         self, name: str, function: Any, payload: str
     ) -> tuple[EpisodeResult, float]:
         began = time.thread_time()
-        result = run_episode(function.get_user_function(), payload)
+        handler = function.get_user_function()
+        if self.replay_check:
+            from devhost.replay_check import call_checked
+
+            result = decode_episode(*call_checked(handler, payload))
+        else:
+            result = run_episode(handler, payload)
         return result, time.thread_time() - began
 
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from devhost.app_loader import FunctionIndex, load_app
 from devhost.clock import Clock, VirtualClock, WallClock
 from devhost.config import HostConfig, load_local_settings
+from devhost.episode import InProcessEpisodes
 from devhost.faults import FaultPlan
 from devhost.instance import InstanceState
 from devhost.runtime import TaskHub
@@ -39,6 +40,7 @@ class DevHost:
         store: InstanceStore | None = None,
         clock: Clock | None = None,
         config: HostConfig | None = None,
+        replay_check: bool = True,
     ) -> None:
         app_file = Path(app_path)
         # As with func: local settings are in the environment before the app is imported.
@@ -48,6 +50,8 @@ class DevHost:
         self.store = store or MemoryStore()
         self.clock = clock if clock is not None else VirtualClock()
         self.faults = FaultPlan()
+        # Tests run every episode twice to catch clock, random and uuid use in orchestrators.
+        self.replay_check = replay_check
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.hub: TaskHub | None = None
@@ -105,7 +109,14 @@ class DevHost:
 
     def _start_hub(self) -> None:
         async def start() -> TaskHub:
-            hub = TaskHub(self.functions, self.store, self.clock, self.config, self.faults)
+            hub = TaskHub(
+                self.functions,
+                self.store,
+                self.clock,
+                self.config,
+                self.faults,
+                episode_runner=InProcessEpisodes(self.replay_check),
+            )
             await hub.start()
             self._schedules.start()
             return hub
