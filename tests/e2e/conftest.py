@@ -1,12 +1,15 @@
-"""End-to-end fixtures: the app in a devhost process on Azurite, reached over real HTTP."""
+"""End-to-end fixtures: the app over real HTTP, in a devhost process on Azurite, or on the running
+host that E2E_BASE_URL names (`func start`, say), where devhost-only tests are skipped."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from devhost.process import DevHostProcess
 from tests.e2e.api import OrderApi
@@ -14,6 +17,32 @@ from tests.e2e.api import OrderApi
 ROOT = Path(__file__).resolve().parents[2]
 # Durable time runs this much faster than real time: backoffs and approval windows pass quickly.
 TIME_SCALE = 60
+BASE_URL_VARIABLE = "E2E_BASE_URL"
+
+
+def given_base_url() -> str | None:
+    """The host the tests should use instead of starting devhost, if E2E_BASE_URL names one."""
+    url = os.environ.get(BASE_URL_VARIABLE, "").strip().rstrip("/")
+    return url or None
+
+
+GIVEN_BASE_URL = given_base_url()
+
+
+def e2e_marks() -> list[pytest.MarkDecorator]:
+    """The marks of every end-to-end module: Azurite is needed only when devhost is started here
+    (a given host has its own storage), so only then does `-m "not azurite"` leave them out."""
+    if GIVEN_BASE_URL is not None:
+        return [pytest.mark.e2e]
+    return [pytest.mark.azurite, pytest.mark.e2e]
+
+
+def devhost_only(feature: str) -> pytest.MarkDecorator:
+    """Skip the test when it runs against a given host: `feature` is what only devhost offers."""
+    return pytest.mark.skipif(
+        GIVEN_BASE_URL is not None,
+        reason=f"needs devhost's {feature}; {BASE_URL_VARIABLE}={GIVEN_BASE_URL} is another host",
+    )
 
 
 def start_app(azurite: str, log_dir: Path, **settings: str) -> DevHostProcess:
@@ -33,8 +62,31 @@ def start_app(azurite: str, log_dir: Path, **settings: str) -> DevHostProcess:
     )  # fmt: skip
 
 
+def given_host(base_url: str) -> OrderApi:
+    """The app on a host someone else started; fails the tests at once if it is not healthy."""
+    api = OrderApi(base_url)
+    try:
+        response = api.http.get(api.url("/api/health"), timeout=10)
+    except requests.RequestException as error:
+        pytest.fail(f"{BASE_URL_VARIABLE}={base_url} does not answer: {error}", pytrace=False)
+    if response.status_code != 200:
+        pytest.fail(
+            f"{BASE_URL_VARIABLE}={base_url}: GET /api/health answered "
+            f"{response.status_code} {response.text[:200]}",
+            pytrace=False,
+        )
+    return api
+
+
 @pytest.fixture(scope="module")
-def app(azurite: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrderApi]:
-    """The app, shared by a module's tests (each test uses its own SKUs and customers)."""
+def app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OrderApi]:
+    """The app, shared by a module's tests (each test uses its own SKUs and customers, so they
+    stay apart on a given host too, whose data outlives the run)."""
+    if GIVEN_BASE_URL is not None:
+        yield given_host(GIVEN_BASE_URL)
+        return
+    azurite: str = request.getfixturevalue("azurite")
     with start_app(azurite, tmp_path_factory.mktemp("e2e")) as process:
         yield OrderApi(process.base_url)

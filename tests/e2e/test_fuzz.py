@@ -3,14 +3,14 @@ no 5xx, and every answer conforms to the document (status, headers, content type
 
 from __future__ import annotations
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
 from api.openapi import document
 from tests.e2e.api import OrderApi
+from tests.e2e.conftest import e2e_marks
 
-pytestmark = [pytest.mark.azurite, pytest.mark.e2e]
+pytestmark = e2e_marks()
 
 # The same document the app serves at /api/openapi.json (a unit test keeps the two identical).
 schema = schemathesis.openapi.from_dict(document())

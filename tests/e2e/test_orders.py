@@ -1,4 +1,5 @@
-"""The order API end to end: a devhost process on Azurite, driven over real HTTP only."""
+"""The order API end to end, driven over real HTTP only: a devhost process on Azurite, or the host
+that E2E_BASE_URL names."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from dataclasses import dataclass
 import pytest
 
 from tests.e2e.api import OrderApi
+from tests.e2e.conftest import devhost_only, e2e_marks
 
-pytestmark = [pytest.mark.azurite, pytest.mark.e2e]
+pytestmark = e2e_marks()
 
 PRICE_CENTS = 250
 BIG_PRICE_CENTS = 60_000  # two of these reach the default approval threshold (100000)
@@ -145,6 +147,7 @@ class TestApprovalAndCancel:
         assert (order["status"], order["failure"]["code"]) == ("Compensated", "ApprovalRejected")
         assert shop.books() == before
 
+    @devhost_only("virtual time (--time-scale 60 passes the 600 s approval window in 10 s)")
     def test_an_unanswered_approval_times_out(self, shop: Shop) -> None:
         """The approval window (600 durable seconds here) passes; the order is compensated."""
         before = shop.books()
@@ -172,6 +175,7 @@ class TestApprovalAndCancel:
             assert shop.api.command("o-does-not-exist", action, body).status_code == 404
 
 
+@devhost_only("fault injection (POST /admin/faults)")
 def test_a_failing_compensation_waits_for_an_operator_then_completes(shop: Shop) -> None:
     """release_inventory keeps failing: NeedsAttention with the step recorded; once the cause
     is gone, retry-compensation finishes the compensation and the books are exact."""

@@ -1,4 +1,5 @@
-"""Under chaos and a kill -9 of the host, every order ends terminal and the books are exact."""
+"""Under chaos and a kill -9 of the host, every order ends terminal and the books are exact (each
+test starts devhost processes of its own, so neither runs against the host E2E_BASE_URL names)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.api import OrderApi
-from tests.e2e.conftest import start_app
+from tests.e2e.conftest import devhost_only, e2e_marks, start_app
 
-pytestmark = [pytest.mark.azurite, pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [*e2e_marks(), pytest.mark.slow]
 
 PRICES = {"apple": 150, "pear": 220, "plum": 90}
 STOCK = 60
@@ -71,6 +72,7 @@ def assert_books_exact(
         assert api.balance(customer) == BALANCE - spent[index], customer
 
 
+@devhost_only("fault injection (CHAOS_FAULT_RATE in a devhost process of the test's own)")
 def test_chaos_at_30_percent_over_120_orders_keeps_the_books_exact(
     azurite: str, tmp_path: Path
 ) -> None:
@@ -85,6 +87,7 @@ def test_chaos_at_30_percent_over_120_orders_keeps_the_books_exact(
         assert {f["status"] for f in finals} == {"Completed", "Compensated"}
 
 
+@devhost_only("kill -9 and restart of a devhost process of the test's own")
 def test_kill_9_under_load_then_restart_loses_and_doubles_nothing(
     azurite: str, tmp_path: Path
 ) -> None:
