@@ -11,6 +11,7 @@ from api.responses import FailureView, OrderView
 from orchestrators.order_saga import priced_total
 from shared.json_text import decoded_once
 from shared.saga.outcome import EngineCode
+from shared.saga.step_entries import step_list
 
 ORCHESTRATOR = "order_saga"
 _FAILED_RUNTIME = frozenset({"Failed", "Terminated", "Canceled"})
@@ -54,9 +55,7 @@ def order_view(status: Any) -> OrderView | None:
             "customerId": order["customerId"],
             "items": [_pick(line, "sku", "quantity") for line in order.get("items") or []],
             "totalCents": _total_cents(record, output, order),
-            "steps": [
-                _pick(step, "name", "status", "attempts") for step in record.get("steps") or []
-            ],
+            "steps": step_list(record.get("steps")),
             "failure": failure,
             "attention": _failure(record.get("attention")),
             "createdAt": _utc(status.created_time),
