@@ -1,4 +1,5 @@
-"""Management operations on a task hub: start, raise events, terminate, suspend, resume, purge."""
+"""Management operations on a task hub, with the extension's checks: start, restart, raise
+events, terminate, suspend, resume, rewind and purge."""
 
 from __future__ import annotations
 
@@ -10,15 +11,20 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from devhost.history import EventType, make_event
-from devhost.instance import PENDING, InstanceState
+from devhost.instance import FAILED, PENDING, SUSPENDED, InstanceState
+from devhost.rewind import rewind_history
 
 if TYPE_CHECKING:
     from devhost.app_loader import FunctionIndex
     from devhost.clock import Clock
     from devhost.config import HostConfig
+    from devhost.dispatch import Dispatcher
     from devhost.persistence import Persistence
 
 log = logging.getLogger("devhost")
+
+# DurableClient.MaxInstanceIdLength, counted in UTF-16 code units like a .NET string.
+MAX_INSTANCE_ID_LENGTH = 256
 
 
 class TaskHubError(Exception):
@@ -34,11 +40,20 @@ class InstanceNotRunning(TaskHubError):
 
 
 class InstanceAlreadyExists(TaskHubError):
-    """An instance with that id exists and has not finished."""
+    """An instance with that id exists and its status is not one a new start may replace."""
 
 
 class UnknownOrchestrator(TaskHubError):
     """The app defines no orchestrator with that name."""
+
+
+class InvalidInstanceId(TaskHubError):
+    """The client asked for an instance id the extension refuses."""
+
+
+class WrongInstanceState(TaskHubError):
+    """The operation is not allowed in the instance's current status (the extension throws
+    InvalidOperationException, which its HTTP API answers with 500)."""
 
 
 class ManagementOperations:
@@ -48,6 +63,7 @@ class ManagementOperations:
     clock: Clock
     config: HostConfig
     persistence: Persistence
+    dispatcher: Dispatcher
     _instances: dict[str, InstanceState]
     _locks: dict[str, asyncio.Lock]
 
@@ -72,6 +88,17 @@ class ManagementOperations:
     def instances(self) -> Iterable[InstanceState]:
         return self._instances.values()
 
+    def orchestrator_key(self, name: str) -> str | None:
+        """The registered name of the orchestrator ``name`` denotes: function names compare
+        case-insensitively in the host (FunctionName.Equals, OrdinalIgnoreCase)."""
+        if name in self.functions.orchestrators:
+            return name
+        folded = name.casefold()
+        for known in self.functions.orchestrators:
+            if known.casefold() == folded:
+                return known
+        return None
+
     # ----------------------------------------------------------------- commands
 
     async def start_new(
@@ -81,16 +108,21 @@ class ManagementOperations:
         input_text: str | None = None,
         parent: tuple[str, int] | None = None,
     ) -> str:
-        """Create an instance (its first episode runs asynchronously); returns its id."""
-        if name not in self.functions.orchestrators:
-            raise UnknownOrchestrator(
-                f"The function '{name}' doesn't exist, is disabled, "
-                "or is not an orchestrator function."
-            )
+        """Create an instance (its first episode runs asynchronously); returns its id.
+
+        A client start (no ``parent``) is checked as DurableClient.StartNewAsync checks it: the
+        function first, then the id. The instance keeps ``name`` as the caller spelled it, as
+        its ExecutionStarted event does on Azure.
+        """
+        if self.orchestrator_key(name) is None:
+            raise UnknownOrchestrator(self.unknown_orchestrator_message(name))
+        if parent is None and instance_id:
+            check_instance_id(instance_id)
         instance_id = instance_id or uuid.uuid4().hex
         previous = self._instances.get(instance_id)
         replaceable = self.config.replaces_running_instances and parent is None
         if previous is not None and not previous.is_terminal and not replaceable:
+            # DurableTask.AzureStorage's dedupe check (ThrowExceptionOnInvalidDedupeStatus).
             raise InstanceAlreadyExists(
                 f"An Orchestration instance with the status {previous.runtime_status} "
                 f"already exists."
@@ -127,6 +159,30 @@ class ManagementOperations:
         self._kick(instance_id)
         return instance_id
 
+    def unknown_orchestrator_message(self, name: str) -> str:
+        """DurableTaskExtension.GetInvalidOrchestratorFunctionMessage."""
+        message = (
+            f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator "
+            "function. Additional info: "
+        )
+        known = list(self.functions.orchestrators)
+        if known:
+            return message + "The following are the known orchestrator functions: '{}'.".format(
+                "', '".join(known)
+            )
+        return message + "No orchestrator functions are currently registered!"
+
+    async def restart(self, instance_id: str, with_new_instance_id: bool = True) -> str:
+        """Start the instance's orchestrator again with its input (DurableClient.RestartAsync):
+        under a new id, or under the same id, which the dedupe rules may refuse."""
+        state = self._instances.get(instance_id)
+        if state is None:
+            raise InstanceNotFound(
+                f"An orchestrastion with the instanceId {instance_id} was not found."
+            )
+        new_id = None if with_new_instance_id else state.instance_id
+        return await self.start_new(state.name, new_id, state.input)
+
     async def raise_event(self, instance_id: str, name: str, data_text: str | None) -> None:
         state = self._require_running(instance_id)
         await self._append_to_inbox(
@@ -142,6 +198,11 @@ class ManagementOperations:
 
     async def suspend(self, instance_id: str, reason: str | None) -> None:
         state = self._require_running(instance_id)
+        if state.runtime_status == SUSPENDED:
+            raise WrongInstanceState(
+                f"Cannot suspend the orchestration instance {instance_id} because instance is "
+                f"in the {state.runtime_status} state."
+            )
         await self._append_to_inbox(
             state,
             make_event(EventType.EXECUTION_SUSPENDED, self.clock.now(), Reason=reason or ""),
@@ -149,19 +210,67 @@ class ManagementOperations:
 
     async def resume(self, instance_id: str, reason: str | None) -> None:
         state = self._require_running(instance_id)
+        if state.runtime_status != SUSPENDED:
+            raise WrongInstanceState(
+                f"Cannot resume the orchestration instance {instance_id} because instance is "
+                f"in the {state.runtime_status} state."
+            )
         await self._append_to_inbox(
             state, make_event(EventType.EXECUTION_RESUMED, self.clock.now(), Reason=reason or "")
         )
 
-    async def purge(self, instance_id: str) -> bool:
-        """Delete a finished instance and its history; False when there is nothing to purge."""
+    async def rewind(self, instance_id: str, reason: str | None) -> None:
+        """Rewind a failed instance as DurableTask.AzureStorage does (RewindHistoryAsync): its
+        failure events become GenericEvents, failed sub-orchestrations are rewound too, and the
+        failed tasks run again."""
         state = self._instances.get(instance_id)
-        if state is None or not state.is_terminal:
+        if state is None:
+            raise InstanceNotFound(f"No instance with ID '{instance_id}' was found.")
+        if state.runtime_status != FAILED:
+            raise WrongInstanceState(
+                "The rewind operation is only supported on failed orchestration instances."
+            )
+        await self._rewind(state, reason)
+
+    async def _rewind(self, state: InstanceState, reason: str | None) -> None:
+        async with self._locks[state.instance_id]:
+            plan = rewind_history(state, self.clock.now(), reason)
+            state.runtime_status = PENDING
+            state.pending.update({str(work.task_id): work for work in plan.work})
+            if plan.wake_up is not None:
+                # The instance replays at once (no failed child to wait for).
+                state.inbox.append(plan.wake_up)
+            self.persistence.forget_played(state.instance_id)
+            await self.persistence.save(state, [], history_reset=True)
+        log.info(
+            "orchestrator %s (%s): rewound; %d failed task(s) run again",
+            state.name,
+            state.instance_id,
+            len(plan.work),
+        )
+        for child_id in plan.failed_children:
+            child = self._instances.get(child_id)
+            if child is not None and child.runtime_status == FAILED:
+                await self._rewind(child, reason)
+        for work in plan.work:
+            self.dispatcher.dispatch(state, work)
+        if plan.wake_up is not None:
+            self._kick(state.instance_id)
+
+    async def purge(self, instance_id: str) -> bool:
+        """Delete an instance and its history, whatever its status (Azure Storage checks none);
+        False when there is no such instance. Work it still has outstanding is dropped."""
+        state = self._instances.get(instance_id)
+        if state is None:
             return False
         async with self._locks[instance_id]:
+            if not state.is_terminal:
+                self._finish(state)
+                log.info("orchestrator %s (%s): purged while running", state.name, instance_id)
             await self.persistence.store.delete(instance_id)
             self._instances.pop(instance_id, None)
             self.persistence.forget_played(instance_id)
+        self.persistence.signal_change()
         return True
 
     # ----------------------------------------------------------------- waiting
@@ -211,3 +320,26 @@ class ManagementOperations:
             state.inbox.append(event)
             await self.persistence.save(state, [])
         self._kick(state.instance_id)
+
+
+def check_instance_id(instance_id: str) -> None:
+    """DurableClient.StartNewAsync's checks. Its ArgumentException has the message and the
+    parameter name swapped for two of them, hence the ``instanceId (Parameter ...)`` texts."""
+    if instance_id.startswith("@"):
+        raise InvalidInstanceId(
+            "instanceId (Parameter 'Orchestration instance ids must not start with @.')"
+        )
+    if any(_is_invalid_character(c) for c in instance_id):
+        raise InvalidInstanceId(
+            "instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, "
+            "or control characters.')"
+        )
+    if len(instance_id.encode("utf-16-le")) // 2 > MAX_INSTANCE_ID_LENGTH:
+        raise InvalidInstanceId(
+            f"Instance ID lengths must not exceed {MAX_INSTANCE_ID_LENGTH} characters."
+        )
+
+
+def _is_invalid_character(c: str) -> bool:
+    # char.IsControl: U+0000..U+001F and U+007F..U+009F.
+    return c in "/\\?#" or ord(c) <= 0x1F or 0x7F <= ord(c) <= 0x9F

@@ -204,17 +204,19 @@ class TestStatusAndLifecycle:
         host.wait_for(instance_id, skip_time=False)
         assert host.output(instance_id) == [1, 2]
 
-    def test_purge_deletes_a_finished_instance(self, host: DevHost) -> None:
-        """Purge removes a finished instance; a running one is not purged."""
+    def test_purge_deletes_an_instance_whatever_its_status(self, host: DevHost) -> None:
+        """Purge removes a finished instance and, as Azure Storage does, a running one too."""
         done = host.start("sequence", ["a"])
         host.wait_for(done)
         running = host.start("two_events")
         host.wait_idle()
-        assert host.purge(done) is True
-        assert host.purge(running) is False
-        with pytest.raises(KeyError):
-            host.state(done)
         assert host.state(running).runtime_status == RUNNING
+        assert host.purge(done) is True
+        assert host.purge(running) is True
+        assert host.purge(running) is False
+        for instance_id in (done, running):
+            with pytest.raises(KeyError):
+                host.state(instance_id)
 
     def test_orchestrator_exception_fails_the_instance(self, host: DevHost) -> None:
         """An exception in the orchestrator: Failed, with the message as output."""
