@@ -1,20 +1,16 @@
-"""Replay decisions: the events an episode gets, and what its actions schedule, with SDK ids.
+"""Episode inputs: which queued events an episode gets, and the history JSON the SDK is sent.
 
-Everything here is pure bookkeeping on an ``InstanceState``: no I/O, no clock reads, no tasks.
-The runtime calls it around each episode and then persists and dispatches what it decided.
+Pure bookkeeping on an ``InstanceState``: no I/O, no clock reads, no tasks. What an episode's
+actions schedule is decided by ``devhost.executor``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from azure.durable_functions.models.actions.ActionType import ActionType
-
-from devhost.episode import EpisodeResult
-from devhost.history import EventType, format_timestamp, make_event
+from devhost.history import EventType, make_event
 from devhost.instance import InstanceState, PendingWork
 
 # Completion events: the key holding the id of the task they complete, and that task's kind.
@@ -38,18 +34,6 @@ REPLAYED_EVENT_TYPES = frozenset(
         *COMPLETION_EVENTS,
     }
 )
-SCHEDULABLE_ACTIONS = {
-    ActionType.CALL_ACTIVITY,
-    ActionType.CALL_ACTIVITY_WITH_RETRY,
-    ActionType.CALL_SUB_ORCHESTRATOR,
-    ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY,
-    ActionType.CREATE_TIMER,
-}
-SUB_ORCHESTRATOR_ACTIONS = {
-    ActionType.CALL_SUB_ORCHESTRATOR,
-    ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY,
-}
-
 Queue = list[tuple[str, dict[str, Any]]]
 
 
@@ -101,134 +85,6 @@ def work_for(state: InstanceState, execution_id: str, event: dict[str, Any]) -> 
     if work is None or not work.kind.endswith(kind):
         return None
     return work
-
-
-def account_completion(
-    state: InstanceState,
-    event: dict[str, Any],
-    now: datetime,
-    host_events: list[dict[str, Any]],
-    to_dispatch: list[PendingWork],
-) -> None:
-    """Retire the task an event completes; for retried tasks, add the retry's own steps."""
-    kind = EventType(event["EventType"])
-    if kind not in COMPLETION_EVENTS:
-        return
-    id_key, _ = COMPLETION_EVENTS[kind]
-    work = state.pending.pop(str(event[id_key]))
-    if work.max_attempts <= 1:
-        return
-    if kind in FAILURE_EVENTS:
-        # A failed attempt: the SDK now waits for a retry timer (also after the last one).
-        timer_id = next_id(state)
-        fire_at = now + timedelta(milliseconds=work.retry_interval_ms)
-        timer = dataclasses.replace(
-            work, kind="retry_timer", task_id=timer_id, fire_at=format_timestamp(fire_at)
-        )
-        host_events.append(scheduled_event(timer, now))
-        state.pending[str(timer_id)] = timer
-        to_dispatch.append(timer)
-    elif kind == EventType.TIMER_FIRED and work.attempt < work.max_attempts:
-        task_id = next_id(state)
-        is_sub = work.child_instance_id is not None
-        again = dataclasses.replace(
-            work,
-            kind="suborchestration" if is_sub else "activity",
-            task_id=task_id,
-            fire_at=None,
-            attempt=work.attempt + 1,
-        )
-        host_events.append(scheduled_event(again, now))
-        state.pending[str(task_id)] = again
-        to_dispatch.append(again)
-
-
-def cancelled_timers(state: InstanceState, result: EpisodeResult) -> list[int]:
-    """Drop the open timers the orchestrator cancelled in this episode; returns their ids."""
-    cancelled = []
-    for work in list(state.pending.values()):
-        index = work.action_index
-        if (
-            work.kind == "timer"
-            and index is not None
-            and index < len(result.actions)
-            and result.actions[index].get("isCanceled")
-        ):
-            del state.pending[str(work.task_id)]
-            cancelled.append(work.task_id)
-    return cancelled
-
-
-def schedule_actions(
-    state: InstanceState,
-    result: EpisodeResult,
-    now: datetime,
-    new_events: list[dict[str, Any]],
-    to_dispatch: list[PendingWork],
-) -> tuple[Any] | None:
-    """Turn the actions added in this episode into scheduled work. Returns (new input,) when
-    the orchestrator continued as new; sets ``result.error`` for an action devhost cannot run."""
-    actions = result.actions
-    continue_input: tuple[Any] | None = None
-    for index in range(state.known_action_count, len(actions)):
-        action = actions[index]
-        action_type = action.get("actionType")
-        if action_type == ActionType.WAIT_FOR_EXTERNAL_EVENT:
-            continue  # events are matched by name: no sequence id
-        task_id = next_id(state)
-        if action_type == ActionType.CONTINUE_AS_NEW:
-            continue_input = (action.get("input"),)
-            continue
-        if action_type not in SCHEDULABLE_ACTIONS:
-            result.error = (
-                f"devhost does not support action type {action_type} "
-                "(durable entities and call_http are not implemented)"
-            )
-            break
-        work = work_for_action(state, action, index, task_id)
-        new_events.append(scheduled_event(work, now))
-        if action.get("isCanceled"):
-            continue  # a timer created and cancelled in the same episode
-        state.pending[str(task_id)] = work
-        to_dispatch.append(work)
-    state.known_action_count = len(actions)
-    return continue_input
-
-
-def work_for_action(
-    state: InstanceState, action: dict[str, Any], index: int, task_id: int
-) -> PendingWork:
-    action_type = action["actionType"]
-    if action_type == ActionType.CREATE_TIMER:
-        return PendingWork(
-            kind="timer", task_id=task_id, fire_at=action["fireAt"], action_index=index
-        )
-    retry = action.get("retryOptions") or {}
-    is_sub = action_type in SUB_ORCHESTRATOR_ACTIONS
-    return PendingWork(
-        kind="suborchestration" if is_sub else "activity",
-        task_id=task_id,
-        name=action["functionName"],
-        input=action.get("input"),
-        child_instance_id=child_id(state, task_id, action.get("instanceId")) if is_sub else None,
-        max_attempts=int(retry.get("maxNumberOfAttempts", 1)),
-        retry_interval_ms=int(retry.get("firstRetryIntervalInMilliseconds", 0)),
-        action_index=index,
-    )
-
-
-def next_id(state: InstanceState) -> int:
-    task_id = state.next_sequence_id
-    state.next_sequence_id += 1
-    return task_id
-
-
-def child_id(state: InstanceState, task_id: int, requested: str | None) -> str:
-    return requested or f"{state.instance_id}:{task_id:04d}"
-
-
-def open_timers(state: InstanceState) -> bool:
-    return any(work.kind == "timer" for work in state.pending.values())
 
 
 def scheduled_event(work: PendingWork, now: datetime) -> dict[str, Any]:

@@ -48,7 +48,7 @@ class Dispatcher:
     def dispatch(self, state: InstanceState, work: PendingWork) -> None:
         if work.kind == "activity":
             self._spawn(self._deliver_activity(state.instance_id, state.execution_id, work))
-        elif work.kind in ("timer", "retry_timer"):
+        elif work.kind == "timer":
             self._arm_timer(state, work)
         elif work.kind == "suborchestration":
             self._spawn(self._ensure_child(state, work))

@@ -16,9 +16,11 @@ class EpisodeResult:
     """What the orchestrator asked for in one episode."""
 
     actions: list[dict[str, Any]] = field(default_factory=list)  # flattened, cumulative
+    top_actions: list[dict[str, Any]] = field(default_factory=list)  # as sent: compounds kept
     is_done: bool = False
     output: Any = None
     error: str | None = None  # the orchestrator raised (or the SDK failed)
+    crashed: bool = False  # the handler raised without reporting its actions: nothing to replay
     custom_status: Any = None
     has_custom_status: bool = False
 
@@ -60,7 +62,7 @@ def decode_episode(reply: str | None, raised: str | None) -> EpisodeResult:
     if reply is None:
         message, marker, state_json = (raised or "").partition(OUT_OF_PROC_MARKER)
         if not marker:
-            return EpisodeResult(error=message)
+            return EpisodeResult(error=message, crashed=True)
         result = _decode(json.loads(state_json))
         result.error = message
         return result
@@ -104,6 +106,7 @@ def _decode(state: dict[str, Any]) -> EpisodeResult:
             _flatten(action, actions)
     return EpisodeResult(
         actions=actions,
+        top_actions=[action for group in groups for action in group],
         is_done=bool(state.get("isDone")),
         output=state.get("output"),
         error=state.get("error"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -24,11 +24,10 @@ TERMINAL_STATUSES = frozenset({COMPLETED, FAILED, TERMINATED, CANCELED})
 
 @dataclass
 class PendingWork:
-    """One scheduled task the orchestrator is waiting on (activity, timer or sub-orchestration).
+    """One open task of an instance: an activity to run, a timer to fire or a sub-orchestration.
 
-    ``kind`` is ``activity``, ``timer``, ``retry_timer`` or ``suborchestration``; ``task_id`` is the
-    sequence id the SDK gave it. Retry bookkeeping lives here too: ``attempt`` counts from 1 up to
-    ``max_attempts``.
+    ``kind`` is ``activity``, ``timer`` or ``suborchestration``; ``task_id`` is its sequence id.
+    ``max_attempts`` > 1 marks the attempts and retry timers of a call with retry options.
     """
 
     kind: str
@@ -38,9 +37,6 @@ class PendingWork:
     fire_at: str | None = None
     child_instance_id: str | None = None
     max_attempts: int = 1
-    retry_interval_ms: int = 0
-    attempt: int = 1
-    action_index: int | None = None
 
 
 @dataclass
@@ -64,10 +60,6 @@ class InstanceState:
     inbox: list[dict[str, Any]] = field(default_factory=list)
     # Tasks scheduled and not yet completed, keyed by str(sequence id).
     pending: dict[str, PendingWork] = field(default_factory=dict)
-    next_sequence_id: int = 0
-    known_action_count: int = 0
-    # Set when the orchestrator returned while un-cancelled timers were still outstanding.
-    completion_on_hold: dict[str, Any] | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -88,5 +80,13 @@ class InstanceState:
         data = json.loads(text)
         data["created_time"] = datetime.fromisoformat(data["created_time"])
         data["last_updated_time"] = datetime.fromisoformat(data["last_updated_time"])
-        data["pending"] = {key: PendingWork(**value) for key, value in data["pending"].items()}
-        return cls(history=history, **data)
+        data["pending"] = {
+            key: PendingWork(**_known(PendingWork, value)) for key, value in data["pending"].items()
+        }
+        # States saved by earlier devhost versions may carry bookkeeping it no longer keeps.
+        return cls(history=history, **_known(cls, data))
+
+
+def _known(kind: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {item.name for item in fields(kind)}
+    return {key: value for key, value in data.items() if key in names}

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from devhost.clock import Clock
 from devhost.config import HostConfig
 from devhost.dispatch import Dispatcher
 from devhost.episode import EpisodeResult, EpisodeRunner, InProcessEpisodes, build_payload
+from devhost.executor import Replay, ReplayOutcome, resolve_name
 from devhost.faults import FaultPlan
 from devhost.history import EventType, format_timestamp, make_event
 from devhost.instance import (
@@ -39,11 +41,22 @@ from devhost.instance import (
     InstanceState,
     PendingWork,
 )
+from devhost.limits import (
+    custom_status_violation,
+    missing_orchestrator_message,
+    unsupported_action,
+)
 from devhost.management import ManagementOperations
 from devhost.persistence import Persistence
 from devhost.store import InstanceStore
 
 log = logging.getLogger("devhost")
+
+
+@dataclass
+class Replayed:
+    outcome: ReplayOutcome
+    custom_status_fits: bool
 
 
 class TaskHub(ManagementOperations):
@@ -80,6 +93,7 @@ class TaskHub(ManagementOperations):
         )
         self._episodes: EpisodeRunner = episode_runner or InProcessEpisodes()
         self._closed = False
+        self._reported_missing: set[tuple[str, str, str, str]] = set()
         # CPU spent inside orchestrator episodes (SDK replay + user code), per orchestrator.
         self.orchestrator_cpu_seconds: dict[str, float] = defaultdict(float)
 
@@ -172,10 +186,7 @@ class TaskHub(ManagementOperations):
         )
         if not batch:
             return False
-        if state.completion_on_hold is not None:
-            await self._finish_held_completion(state, batch)
-        else:
-            await self._run_episode(state, batch)
+        await self._run_episode(state, batch)
         return True
 
     async def _run_episode(self, state: InstanceState, batch: list[dict[str, Any]]) -> None:
@@ -185,52 +196,53 @@ class TaskHub(ManagementOperations):
         for event in batch:
             event["Timestamp"] = stamp
             event["IsPlayed"] = False
-        host_events: list[dict[str, Any]] = []
-        to_dispatch: list[PendingWork] = []
-        # Retry bookkeeping first: the SDK hands out these ids before any new action's.
         for event in batch:
-            self._retire(state, event, now, host_events, to_dispatch)
+            self._forget_timer_of(state, event)
 
-        handler = self.functions.orchestrators.get(state.name)
+        name = resolve_name(self.functions.orchestrators, state.name)
         began = time.perf_counter()
-        if handler is None:
-            result = EpisodeResult(error=f"The orchestrator '{state.name}' no longer exists.")
+        if name is None:
+            result = EpisodeResult(error=missing_orchestrator_message(self.functions, state.name))
         else:
             played = self.persistence.played_json(state)
             history_json = "[" + decisions.joined(played, [started, *batch]) + "]"
             payload = build_payload(
                 state.instance_id, state.input, state.parent_instance_id, history_json
             )
-            result, cpu_seconds = await self._episodes.run_episode(state.name, handler, payload)
-            self.orchestrator_cpu_seconds[state.name] += cpu_seconds
+            handler = self.functions.orchestrators[name]
+            result, cpu_seconds = await self._episodes.run_episode(name, handler, payload)
+            self.orchestrator_cpu_seconds[name] += cpu_seconds
         elapsed_ms = (time.perf_counter() - began) * 1000
 
-        if result.has_custom_status:
-            state.custom_status = json.dumps(result.custom_status)
-        new_events = [started, *batch, *host_events]
-        outcome = "awaiting"
-        continue_input: Any = None
-        if result.error is None:
-            for task_id in decisions.cancelled_timers(state, result):
-                self.dispatcher.cancel_timer(state.instance_id, task_id)
-            continue_input = decisions.schedule_actions(state, result, now, new_events, to_dispatch)
+        replayed = self._replay(state, result, [started, *batch])
+        first_episode = not any(
+            event["EventType"] == EventType.ORCHESTRATOR_COMPLETED for event in state.history
+        )
+        if replayed.custom_status_fits:
+            if result.has_custom_status:
+                state.custom_status = json.dumps(result.custom_status)
+            elif not first_episode:
+                # The SDK omits a falsy status; the host then records none (it clears). Only the
+                # first episode after continue-as-new keeps the generation before's.
+                state.custom_status = None
+        decided = replayed.outcome
+        new_events = [started, *batch]
+        to_dispatch = self._take_decisions(state, decided, now, new_events)
         new_events.append(make_event(EventType.ORCHESTRATOR_COMPLETED, now))
         history_reset = False
-        if result.error is not None:
+        outcome = "awaiting"
+        if decided.ended and decided.failure is not None:
             outcome = "failed"
-            self._fail(state, now, new_events, result.error)
-        elif continue_input is not None:
+            self._fail(state, now, new_events, decided.failure)
+        elif decided.ended and decided.continued:
             outcome = "continued as new"
-            new_events = self._continue_as_new(state, continue_input[0])
-            to_dispatch = []
-            history_reset = True
-        elif result.is_done:
-            if decisions.open_timers(state):
-                outcome = "returned; waiting for un-cancelled timers"
-                state.completion_on_hold = {"output": result.output}
-            else:
-                outcome = "completed"
-                self._complete(state, now, new_events, result.output)
+            self._continue_as_new(state, decided.continue_input, decided.carried_events)
+            new_events, to_dispatch, history_reset = [], [], True
+        elif decided.ended:
+            outcome = "completed"
+            self._complete(state, now, new_events, result.output)
+        elif result.is_done or result.error is not None:
+            outcome = f"returned; {len(decided.open_ids)} task(s) it scheduled still open"
         if state.runtime_status == PENDING:
             state.runtime_status = RUNNING
         log.info(
@@ -252,19 +264,93 @@ class TaskHub(ManagementOperations):
             await self.persistence.save(state, new_events)
         self._after_save(state, to_dispatch)
 
-    def _retire(
+    def _replay(
+        self, state: InstanceState, result: EpisodeResult, fresh: list[dict[str, Any]]
+    ) -> Replayed:
+        """Run the host's side of the episode over the whole history (see devhost.executor)."""
+        immediate = unsupported_action(result.actions)
+        if result.crashed:
+            immediate = f"Orchestrator function '{state.name}' failed: {result.error}"
+        if immediate is not None:
+            failure = ReplayOutcome(created=[], open_ids=set(), ended=True, failure=immediate)
+            return Replayed(failure, custom_status_fits=True)
+        failure_text = None
+        if result.error is not None:
+            failure_text = f"Orchestrator function '{state.name}' failed: {result.error}"
+        replay = Replay(
+            self.functions,
+            state.execution_id,
+            result.top_actions,
+            failure_text,
+            finished=result.is_done or result.error is not None,
+        )
+        too_big = (
+            custom_status_violation(result.custom_status) if result.has_custom_status else None
+        )
+        if too_big is not None:
+            # The shim sets the status before it replays anything, so the error stops it there.
+            replay.fail_before_replay(
+                too_big
+                if result.error
+                else f"Orchestrator function '{state.name}' failed: {too_big}"
+            )
+        outcome = replay.run([*state.history, *fresh])
+        for kind, name in sorted(replay.missing):
+            self._report_missing(state, kind, name)
+        return Replayed(outcome, custom_status_fits=too_big is None)
+
+    def _take_decisions(
         self,
         state: InstanceState,
-        event: dict[str, Any],
+        decided: ReplayOutcome,
         now: datetime,
-        host_events: list[dict[str, Any]],
-        to_dispatch: list[PendingWork],
-    ) -> None:
+        new_events: list[dict[str, Any]],
+    ) -> list[PendingWork]:
+        """Record the tasks this episode created and drop the ones no longer open."""
+        for key, work in list(state.pending.items()):
+            if work.task_id not in decided.open_ids:
+                del state.pending[key]
+                self.dispatcher.cancel_timer(state.instance_id, work.task_id)
+        to_dispatch = []
+        for task in decided.created:
+            work = PendingWork(
+                kind=task.kind,
+                task_id=task.task_id,
+                name=task.name,
+                input=task.input,
+                fire_at=task.fire_at,
+                child_instance_id=task.child_instance_id,
+                max_attempts=task.max_attempts,
+            )
+            new_events.append(decisions.scheduled_event(work, now))
+            if task.task_id in decided.open_ids:
+                state.pending[str(task.task_id)] = work
+                to_dispatch.append(work)
+        return to_dispatch
+
+    def _forget_timer_of(self, state: InstanceState, event: dict[str, Any]) -> None:
         kind = EventType(event["EventType"])
         if kind in decisions.COMPLETION_EVENTS:
             id_key, _ = decisions.COMPLETION_EVENTS[kind]
             self.dispatcher.forget_timer(state.instance_id, int(event[id_key]))
-        decisions.account_completion(state, event, now, host_events, to_dispatch)
+
+    def _report_missing(self, state: InstanceState, kind: str, name: str) -> None:
+        key = (state.instance_id, state.execution_id, kind, name)
+        if key in self._reported_missing:
+            return
+        self._reported_missing.add(key)
+        known = sorted(
+            self.functions.activities if kind == "activity" else self.functions.orchestrators
+        )
+        log.error(
+            "orchestrator %s (%s) calls '%s', which is not %s function of this app (known: %s). "
+            "As on Azure, nothing is scheduled and the instance waits for it for ever.",
+            state.name,
+            state.instance_id,
+            name,
+            "an activity" if kind == "activity" else "an orchestrator",
+            ", ".join(known) or "none",
+        )
 
     def _after_save(self, state: InstanceState, to_dispatch: list[PendingWork]) -> None:
         for work in [] if state.is_terminal else to_dispatch:
@@ -287,18 +373,14 @@ class TaskHub(ManagementOperations):
         self._finish(state)
 
     def _fail(
-        self, state: InstanceState, now: datetime, new_events: list[dict[str, Any]], error: str
+        self, state: InstanceState, now: datetime, new_events: list[dict[str, Any]], message: str
     ) -> None:
-        message = f"Orchestrator function '{state.name}' failed: {error}"
+        """End the instance as Failed; ``message`` is its output, as the host words it."""
         state.output = json.dumps(message)
         state.runtime_status = FAILED
         new_events.append(
             make_event(
-                EventType.EXECUTION_COMPLETED,
-                now,
-                OrchestrationStatus=3,
-                Result=state.output,
-                FailureDetails={"ErrorMessage": error},
+                EventType.EXECUTION_COMPLETED, now, OrchestrationStatus=3, Result=state.output
             )
         )
         self._finish(state)
@@ -307,38 +389,22 @@ class TaskHub(ManagementOperations):
         for work in state.pending.values():
             self.dispatcher.cancel_timer(state.instance_id, work.task_id)
         state.pending.clear()
-        state.completion_on_hold = None
         self._queues.pop(state.instance_id, None)
         self.persistence.forget_played(state.instance_id)
 
-    async def _finish_held_completion(
-        self, state: InstanceState, batch: list[dict[str, Any]]
+    def _continue_as_new(
+        self, state: InstanceState, input_text: Any, carried: list[dict[str, Any]]
     ) -> None:
-        """The orchestrator already returned; timers it left running now fire and end it."""
-        now = self.clock.now()
-        new_events: list[dict[str, Any]] = []
-        for event in batch:
-            if event["EventType"] == EventType.TIMER_FIRED:
-                state.pending.pop(str(event["TimerId"]), None)
-                event["IsPlayed"] = True
-                new_events.append(event)
-        if not decisions.open_timers(state) and state.completion_on_hold is not None:
-            self._complete(state, now, new_events, state.completion_on_hold["output"])
-        state.history.extend(new_events)
-        self.persistence.forget_played(state.instance_id)
-        await self.persistence.save(state, new_events)
-        self._after_save(state, [])
-
-    def _continue_as_new(self, state: InstanceState, input_text: Any) -> list[dict[str, Any]]:
+        """Start the next generation; events raised after continue_as_new carry over to it."""
         self._finish(state)
         state.history = []
         state.input = input_text
         state.execution_id = uuid.uuid4().hex
-        state.next_sequence_id = 0
-        state.known_action_count = 0
         state.runtime_status = RUNNING
+        state.created_time = self.clock.now()
+        for event in reversed(carried):
+            state.inbox.insert(0, {**event, "IsPlayed": False})
         state.inbox.insert(0, self._execution_started(state, input_text))
-        return []
 
     async def _terminate_now(self, state: InstanceState) -> None:
         now = self.clock.now()

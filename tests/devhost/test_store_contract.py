@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
@@ -155,14 +156,9 @@ class TestInstanceStoreContract:
                     name="charge",
                     input='{"total_cents":1999}',
                     max_attempts=3,
-                    retry_interval_ms=500,
-                    attempt=2,
                 ),
                 "1": PendingWork(kind="timer", task_id=1, fire_at="2024-05-01T12:05:00+00:00"),
             },
-            next_sequence_id=2,
-            known_action_count=2,
-            completion_on_hold={"output": '"done"'},
         )
 
         async def scenario() -> dict[str, InstanceState]:
@@ -179,7 +175,7 @@ class TestInstanceStoreContract:
         async def scenario() -> dict[str, InstanceState]:
             async with opened(backend.new()) as store:
                 for save in range(6):
-                    state.known_action_count = save
+                    state.custom_status = json.dumps({"save": save})
                     await append(store, state, events(save * 7, 7, payload="x" * 40 * save))
             return await reload(backend)
 
