@@ -1,14 +1,18 @@
 """The Durable extension's HTTP API (RPC base and public webhooks), served from the task hub.
 
-Routes, status codes and bodies follow the extension's HttpApiHandler: unknown routes and known
-routes called with another method answer 404 with an empty body, as the extension does.
+Routes, status codes and bodies follow the extension's HttpApiHandler.cs (Durable extension 3.x,
+the line extension bundle 4.x ships) over DurableTask.AzureStorage 2.9.0; the tests in
+tests/devhost/fidelity/test_http_api_*.py name the source of each answer. Unknown routes and
+known routes called with another method answer 404 with an empty body. Where the extension answers
+500 (an InvalidOperationException or a storage failure escaping a handler), devhost answers 500
+too, with the extension's body, and logs what happened.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import uuid
+import math
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -16,29 +20,45 @@ from typing import Any
 from aiohttp import web
 
 from devhost.http.binding import management_urls
-from devhost.http.query import Query, decode_token, encode_token, utc
+from devhost.http.query import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    Query,
+    UnknownStatus,
+    api_segments,
+    decode_token,
+    dotnet_number,
+    encode_token,
+    partition_key,
+    url_encode,
+    utc,
+)
 from devhost.http.status import parse_json_text, status_payload
 from devhost.instance import (
+    CANCELED,
     COMPLETED,
     CONTINUED_AS_NEW,
     FAILED,
     PENDING,
     RUNNING,
     SUSPENDED,
+    TERMINAL_STATUSES,
+    TERMINATED,
     InstanceState,
 )
 from devhost.management import (
     InstanceAlreadyExists,
     InstanceNotFound,
     InstanceNotRunning,
+    InvalidInstanceId,
     UnknownOrchestrator,
+    WrongInstanceState,
 )
 from devhost.runtime import TaskHub
 
 log = logging.getLogger("devhost")
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
-DEFAULT_PAGE_SIZE = 100  # OrchestrationStatusQueryCondition.PageSize's default
 INSTANCE_OPERATIONS = ("terminate", "rewind", "restart", "suspend", "resume")
 CHECK_STATUS_KEYS = (
     "id",
@@ -50,6 +70,22 @@ CHECK_STATUS_KEYS = (
     "suspendPostUri",
     "resumePostUri",
 )
+GENERIC_ERROR = "Something went wrong while processing your request"
+ARGUMENT_ERROR = "One or more of the arguments submitted is incorrect"
+RESTART_ERROR = "InstanceId does not match a valid orchestration instance."
+ARGUMENT_EXCEPTION = "System.ArgumentException"
+INVALID_OPERATION = "System.InvalidOperationException"
+ALREADY_EXISTS = "DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException"
+JSON_READER_EXCEPTION = "Newtonsoft.Json.JsonReaderException"
+STORAGE_EXCEPTION = "Azure.RequestFailedException"
+# The Table service's answer to a query parameter it does not accept.
+STORAGE_INVALID_INPUT = "One of the request inputs is not valid."
+# devhost has no .NET stack to show; the key is there because the extension always sends it.
+STACK_TRACE = "   at devhost (no .NET stack trace)"
+# TimeSpan.FromSeconds' limits and messages.
+MAX_TIMESPAN_SECONDS = 922337203685.4775
+NAN_TIMESPAN = "TimeSpan does not accept floating point Not-a-Number values."
+TIMESPAN_OVERFLOW = "TimeSpan overflowed because the duration is too long."
 
 
 def json_response(
@@ -59,18 +95,34 @@ def json_response(
 
 
 def error_response(
-    status: int, message: str, error: BaseException | None = None, error_type: str = ""
+    status: int, message: str, exception_message: str | None = None, exception_type: str = ""
 ) -> web.Response:
-    """ASP.NET's HttpError shape; the SDK reads ``ExceptionMessage`` from a failed start."""
+    """HttpRequestMessageExtensions.CreateErrorResponse: ``Message`` alone, or with the
+    exception's message, type and stack (the SDK reads ``ExceptionMessage``)."""
     body: dict[str, str] = {"Message": message}
-    if error is not None:
-        body["ExceptionMessage"] = str(error)
-        body["ExceptionType"] = error_type or type(error).__name__
+    if exception_message is not None:
+        body["ExceptionMessage"] = exception_message
+        body["ExceptionType"] = exception_type
+        body["StackTrace"] = STACK_TRACE
     return json_response(body, status)
 
 
 def empty(status: int, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(status=status, headers=headers)
+
+
+class HostAnswer(Exception):
+    """An exception the extension lets escape to HandleRequestAsync, which turns it into 400
+    (an ArgumentException) or 500 (anything else)."""
+
+    def __init__(self, exception_type: str, message: str) -> None:
+        super().__init__(message)
+        self.exception_type = exception_type
+        self.message = message
+
+    @property
+    def is_argument_error(self) -> bool:
+        return self.exception_type in (ARGUMENT_EXCEPTION, "System.ArgumentOutOfRangeException")
 
 
 class DurableApi:
@@ -85,14 +137,29 @@ class DurableApi:
         return self._hub if isinstance(self._hub, TaskHub) else self._hub()
 
     async def handle(self, request: web.Request, path: str) -> web.Response:
-        """``path`` is the decoded path below the API's base, e.g. ``instances/abc``."""
+        """``path`` is the (once percent-decoded) path below the API's base."""
         try:
-            return await self._route(request, path.strip("/").split("/"))
+            return await self._route(request, api_segments(path))
         except web.HTTPException:
             raise
+        except HostAnswer as answer:
+            if answer.is_argument_error:
+                return error_response(400, ARGUMENT_ERROR, answer.message, answer.exception_type)
+            return self._answer_500(request, answer.exception_type, answer.message)
         except Exception as error:
             log.exception("durable HTTP API: %s %s failed", request.method, request.path)
-            return error_response(500, "Something went wrong while processing your request", error)
+            return error_response(500, GENERIC_ERROR, str(error), type(error).__name__)
+
+    @staticmethod
+    def _answer_500(request: web.Request, exception_type: str, message: str) -> web.Response:
+        log.error(
+            "durable HTTP API: %s %s: 500, as the Azure host answers: %s: %s",
+            request.method,
+            request.path,
+            exception_type,
+            message,
+        )
+        return error_response(500, GENERIC_ERROR, message, exception_type)
 
     async def _route(self, request: web.Request, segments: list[str]) -> web.Response:
         method = request.method
@@ -104,7 +171,7 @@ class DurableApi:
             instance_id = segments[2] if count == 3 else ""
             return await self._start(request, segments[1], instance_id)
         if head == "entities" and count <= 3:
-            return error_response(501, "devhost does not support durable entities.")
+            return self._entities(request, segments[1:])
         if head == "instances" and count <= 3:
             instance_id = segments[1] if count >= 2 else ""
             operation = (segments[2] if count == 3 else "").lower()
@@ -114,7 +181,7 @@ class DurableApi:
                 return await handler(request) if handler else empty(404)
             if instance_id and not operation:
                 if method == "GET":
-                    return await self._status(request, instance_id)
+                    return self._status(request, instance_id)
                 if method == "DELETE":
                     return await self._purge(instance_id)
                 return empty(404)
@@ -131,55 +198,53 @@ class DurableApi:
 
     async def _start(self, request: web.Request, name: str, instance_id: str) -> web.Response:
         body = await request.read()
-        input_text: str | None = None
-        if body:
+        token: Any = None
+        text = body.decode("utf-8-sig", errors="replace")
+        if text.strip():  # an empty or blank body is a null input
             try:
-                text = body.decode("utf-8-sig")
                 token = json.loads(text)
             except ValueError as error:
                 return error_response(
-                    400, "Invalid JSON content", error, "Newtonsoft.Json.JsonReaderException"
+                    400, "Invalid JSON content", str(error), JSON_READER_EXCEPTION
                 )
-            # The extension keeps the body as the instance input and hands the orchestrator its
-            # JSON token; the SDK client double-encodes, so that token is the input's JSON text.
-            input_text = token if isinstance(token, str) else text.strip()
-        canonical = self._orchestrator_name(name)
+        # The extension hands the orchestrator the input's JSON token; the SDK client encodes
+        # twice, so for its starts that token is a string: the input's JSON text.
+        input_text = None if token is None else token if isinstance(token, str) else _compact(token)
         try:
-            instance_id = await self.hub.start_new(
-                canonical, instance_id or uuid.uuid4().hex, input_text
-            )
-        except UnknownOrchestrator as error:
-            return error_response(400, str(error), error, "System.ArgumentException")
+            started = await self.hub.start_new(name, instance_id or None, input_text)
+        except (UnknownOrchestrator, InvalidInstanceId) as error:
+            raise HostAnswer(ARGUMENT_EXCEPTION, str(error)) from error
         except InstanceAlreadyExists as error:
-            return error_response(409, str(error))
-        return await self._check_status_or_wait(request, instance_id)
-
-    def _orchestrator_name(self, name: str) -> str:
-        """Function names are case-insensitive in the host."""
-        for known in self.hub.functions.orchestrators:
-            if known.lower() == name.lower():
-                return known
-        return name
+            raise HostAnswer(ALREADY_EXISTS, str(error)) from error
+        return await self._check_status_or_wait(request, started)
 
     async def _check_status_or_wait(self, request: web.Request, instance_id: str) -> web.Response:
+        """HandleStartOrchestratorRequestAsync's ending: the check-status response, or with
+        ``timeout`` and ``pollingInterval`` WaitForCompletionOrCreateCheckStatusResponseAsync.
+        The instance is already started when these parameters are found to be wrong."""
         query = Query(request)
-        timeout = query.seconds("timeout")
-        if timeout is not None and query.seconds("pollingInterval") is not None:
-            try:
-                state = await self.hub.wait_for(
-                    instance_id, lambda s: s.is_terminal, max(0.0, timeout)
-                )
-            except TimeoutError:
-                pass
-            else:
-                if state.runtime_status == COMPLETED:
-                    return json_response(parse_json_text(state.output))
-                return json_response(status_payload(state))
-        return self._check_status_response(request, instance_id)
+        timeout = _time_span(query.seconds("timeout"))
+        polling = _time_span(query.seconds("pollingInterval"))
+        if timeout is None or polling is None:
+            return self._check_status_response(request, instance_id)
+        if polling > timeout:
+            raise HostAnswer(
+                ARGUMENT_EXCEPTION,
+                f"Total timeout {dotnet_number(timeout)} should be bigger than retry timeout "
+                f"{dotnet_number(polling)}",
+            )
+        try:
+            state = await self.hub.wait_for(instance_id, lambda s: s.is_terminal, max(0.0, timeout))
+        except TimeoutError:
+            return self._check_status_response(request, instance_id)
+        if state.runtime_status == COMPLETED:
+            return json_response(parse_json_text(state.output))
+        return self._status(request, instance_id, allow_500=False)
 
     def _check_status_response(self, request: web.Request, instance_id: str) -> web.Response:
-        urls = management_urls(self._origin(request), self.hub_name, instance_id)
+        urls = management_urls(self._origin(request), self.hub_name, url_encode(instance_id))
         body = {key: urls[key] for key in CHECK_STATUS_KEYS}
+        body["id"] = instance_id
         return json_response(
             body,
             202,
@@ -192,7 +257,9 @@ class DurableApi:
 
     # ----------------------------------------------------------------- status and queries
 
-    async def _status(self, request: web.Request, instance_id: str) -> web.Response:
+    def _status(
+        self, request: web.Request, instance_id: str, allow_500: bool = True
+    ) -> web.Response:
         state = self.hub.get(instance_id)
         if state is None:
             return empty(404)
@@ -200,42 +267,59 @@ class DurableApi:
         payload = status_payload(
             state,
             show_input=query.boolean("showInput", True),
-            show_history=query.boolean("showHistory", False),
+            show_history=query.boolean("showHistory", False) and state.runtime_status != PENDING,
             show_history_output=query.boolean("showHistoryOutput", False),
         )
         status = state.runtime_status
         if status in (RUNNING, PENDING, CONTINUED_AS_NEW, SUSPENDED):
             return json_response(payload, 202, {"Location": str(request.url), "Retry-After": "5"})
-        if status == FAILED and query.boolean("returnInternalServerErrorOnFailure", False):
+        wants_500 = allow_500 and query.boolean("returnInternalServerErrorOnFailure", False)
+        if status == FAILED and wants_500:
             return json_response(payload, 500)
         return json_response(payload, 200)
 
     async def _query(self, request: web.Request) -> web.Response:
         query = Query(request)
-        matches = sorted(self._matching(query), key=lambda s: s.instance_id)
-        page_size = query.integer("top") or DEFAULT_PAGE_SIZE
-        page_size = page_size if page_size > 0 else DEFAULT_PAGE_SIZE
-        token = request.headers.get(CONTINUATION_HEADER)
         try:
-            offset = decode_token(token) if token else 0
-        except ValueError:
-            return error_response(400, f"The continuation token {token!r} is not valid.")
-        page = matches[offset : offset + page_size]
-        show_input = query.boolean("showInput", True)
-        headers = {}
-        if offset + page_size < len(matches):
-            headers[CONTINUATION_HEADER] = encode_token(offset + page_size)
-        return json_response(
-            [status_payload(state, show_input=show_input) for state in page], 200, headers
+            statuses = query.statuses("runtimeStatus")
+        except UnknownStatus as error:
+            raise HostAnswer(ARGUMENT_EXCEPTION, str(error)) from error
+        page_size = query.integer("top")
+        page_size = DEFAULT_PAGE_SIZE if page_size is None else page_size
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise HostAnswer(STORAGE_EXCEPTION, STORAGE_INVALID_INPUT)
+        token = request.headers.get(CONTINUATION_HEADER, "")
+        try:
+            start_key = decode_token(token) if token else ""
+        except ValueError as error:
+            raise HostAnswer(STORAGE_EXCEPTION, STORAGE_INVALID_INPUT) from error
+        # Azure Tables returns rows by partition key: the escaped instance id.
+        matches = sorted(
+            (
+                (partition_key(state.instance_id), state)
+                for state in self._matching(query, statuses, by_prefix=True)
+                if partition_key(state.instance_id) >= start_key
+            ),
+            key=lambda pair: pair[0],
         )
+        show_input = query.boolean("showInput", True)
+        page = [status_payload(state, show_input=show_input) for _, state in matches[:page_size]]
+        # The extension always sets the header; it is empty on the last page.
+        next_token = encode_token(matches[page_size][0]) if len(matches) > page_size else ""
+        return json_response(page, 200, {CONTINUATION_HEADER: next_token})
 
     def _matching(
-        self, query: Query, default_to: datetime | None = None
+        self,
+        query: Query,
+        statuses: set[str] | None,
+        default_to: datetime | None = None,
+        by_prefix: bool = False,
     ) -> Iterable[InstanceState]:
+        """Instances by ``createdTimeFrom`` (>=), ``createdTimeTo`` (<=), status and (for
+        status queries only) ``instanceIdPrefix``."""
         created_from = query.time("createdTimeFrom")
         created_to = query.time("createdTimeTo") or default_to
-        statuses = query.statuses("runtimeStatus")
-        prefix = query.text("instanceIdPrefix")
+        prefix = query.text("instanceIdPrefix") if by_prefix else None
         for state in list(self.hub.instances()):
             if created_from is not None and utc(state.created_time) < created_from:
                 continue
@@ -243,26 +327,16 @@ class DurableApi:
                 continue
             if statuses is not None and state.runtime_status not in statuses:
                 continue
-            if prefix is not None and not state.instance_id.startswith(prefix):
+            if prefix and not state.instance_id.startswith(prefix):
                 continue
             yield state
 
     # ----------------------------------------------------------------- purge
 
     async def _purge(self, instance_id: str) -> web.Response:
-        if instance_id.startswith("@"):
-            # Entity ids skip the status check in the extension; devhost has no entities.
-            deleted = int(await self.hub.purge(instance_id))
-            return json_response({"instancesDeleted": deleted})
-        state = self.hub.get(instance_id)
-        if state is None:
+        """Azure Storage purges an instance whatever its status, a running one included."""
+        if self.hub.get(instance_id) is None:
             return empty(404)
-        if not state.is_terminal:
-            return json_response(
-                "Only orchestrations in a terminal state can be purged, but the orchestration "
-                f"with instance ID {instance_id} has status {state.runtime_status}",
-                412,
-            )
         deleted = int(await self.hub.purge(instance_id))
         return json_response({"instancesDeleted": deleted})
 
@@ -270,10 +344,13 @@ class DurableApi:
         query = Query(request)
         if query.time("createdTimeFrom") is None:
             return json_response("Please provide value for 'createdTimeFrom' parameter.", 400)
+        # AzureTableTrackingStore keeps only the terminal statuses of the list; with none left
+        # there is no status filter, and running instances in the time range go too.
+        terminal = set(query.orchestration_statuses("runtimeStatus")) & TERMINAL_STATUSES
+        now = utc(self.hub.clock.now())
         deleted = 0
-        # Unlike Azure Storage, devhost never purges an instance that is still running.
-        for state in list(self._matching(query, default_to=utc(self.hub.clock.now()))):
-            if state.is_terminal and await self.hub.purge(state.instance_id):
+        for state in list(self._matching(query, terminal or None, default_to=now)):
+            if await self.hub.purge(state.instance_id):
                 deleted += 1
         if deleted == 0:
             return empty(404)
@@ -287,55 +364,37 @@ class DurableApi:
         if operation == "restart":
             return await self._restart(request, instance_id)
         state = self.hub.get(instance_id)
-        if operation == "rewind":
-            return self._rewind(instance_id, state)
         if state is None:
             return empty(404)
-        if state.is_terminal:
+        # Rewind answers 410 for the final statuses but Failed, the others for all four.
+        gone = (COMPLETED, TERMINATED, CANCELED) if operation == "rewind" else TERMINAL_STATUSES
+        if state.runtime_status in gone:
             return empty(410)
         reason = Query(request).text("reason")
         actions: dict[str, Callable[[str, str | None], Any]] = {
             "terminate": self.hub.terminate,
             "suspend": self.hub.suspend,
             "resume": self.hub.resume,
+            "rewind": self.hub.rewind,
         }
         try:
             await actions[operation](instance_id, reason)
+        except WrongInstanceState as error:
+            raise HostAnswer(INVALID_OPERATION, str(error)) from error
         except InstanceNotFound:
             return empty(404)
         except InstanceNotRunning:
             return empty(410)
         return empty(202)
 
-    @staticmethod
-    def _rewind(instance_id: str, state: InstanceState | None) -> web.Response:
-        if state is None:
-            return json_response(f'No orchestration with instance ID "{instance_id}" found.', 404)
-        if state.runtime_status != FAILED:
-            return json_response(
-                f"This orchestration has status {state.runtime_status}, but only orchestrations "
-                'in the "Failed" state can be rewound.',
-                412,
-            )
-        return error_response(501, "Rewind is not supported by the underlying storage provider.")
-
     async def _restart(self, request: web.Request, instance_id: str) -> web.Response:
-        state = self.hub.get(instance_id)
-        if state is None:
-            return error_response(
-                400,
-                "InstanceId does not match a valid orchestration instance.",
-                ValueError(f"An orchestrastion with the instanceId {instance_id} was not found."),
-                "System.ArgumentException",
-            )
         with_new_id = Query(request).boolean("restartWithNewInstanceId", True)
-        new_id = uuid.uuid4().hex if with_new_id else instance_id
         try:
-            started = await self.hub.start_new(state.name, new_id, state.input)
+            started = await self.hub.restart(instance_id, with_new_id)
+        except (InstanceNotFound, UnknownOrchestrator) as error:
+            return error_response(400, RESTART_ERROR, str(error), ARGUMENT_EXCEPTION)
         except InstanceAlreadyExists as error:
-            return error_response(
-                409, "A non-terminal instance with this instance ID already exists.", error
-            )
+            raise HostAnswer(ALREADY_EXISTS, str(error)) from error
         return await self._check_status_or_wait(request, started)
 
     # ----------------------------------------------------------------- events
@@ -351,17 +410,62 @@ class DurableApi:
         if request.content_type.lower() != "application/json":
             return error_response(400, "Only application/json request content is supported")
         try:
-            token = json.loads((await request.read()).decode("utf-8-sig"))
+            token = json.loads((await request.read()).decode("utf-8-sig", errors="replace"))
         except ValueError as error:
-            return error_response(
-                400, "Invalid JSON content", error, "Newtonsoft.Json.JsonReaderException"
-            )
+            return error_response(400, "Invalid JSON content", str(error), JSON_READER_EXCEPTION)
         # The event carries the body's JSON token, re-serialised: the SDK client's
         # double-encoded data therefore reaches the orchestrator as a JSON string, as on Azure.
         try:
-            await self.hub.raise_event(instance_id, event_name, json.dumps(token))
+            await self.hub.raise_event(instance_id, event_name, _compact(token))
         except InstanceNotFound:
             return empty(404)
         except InstanceNotRunning:
             return empty(410)
         return empty(202)
+
+    # ----------------------------------------------------------------- entities
+
+    def _entities(self, request: web.Request, segments: list[str]) -> web.Response:
+        """The entity API of an app without entities, as the extension answers it."""
+        if self.hub.functions.entities:
+            return error_response(501, "devhost does not support durable entities.")
+        name = segments[0] if segments else ""
+        key = segments[1] if len(segments) > 1 else ""
+        if request.method == "GET":
+            if key:
+                return empty(404)
+            return json_response([], 200, {CONTINUATION_HEADER: ""})
+        if request.method not in ("POST", "DELETE"):
+            return empty(404)
+        if not name:
+            return error_response(
+                400,
+                "Invalid entity id: entity name must not be a null or empty string. "
+                "(Parameter 'entityName')",
+            )
+        # DurableTaskExtension.GetInvalidEntityFunctionMessage (it tests the orchestrator count).
+        message = (
+            f"The function '{name.lower()}' doesn't exist, is disabled, or is not an entity "
+            "function. Additional info: "
+        )
+        if self.hub.functions.orchestrators:
+            message += "The following are the known entity functions: ''."
+        else:
+            message += "No entity functions are currently registered!"
+        return error_response(400, message)
+
+
+def _compact(token: Any) -> str:
+    """A JSON token serialised as Newtonsoft's Formatting.None writes it."""
+    return json.dumps(token, separators=(",", ":"), ensure_ascii=False)
+
+
+def _time_span(seconds: float | None) -> float | None:
+    """TimeSpan.FromSeconds: whole ticks; NaN and out-of-range values throw."""
+    if seconds is None:
+        return None
+    if math.isnan(seconds):
+        raise HostAnswer(ARGUMENT_EXCEPTION, NAN_TIMESPAN)
+    if abs(seconds) > MAX_TIMESPAN_SECONDS:
+        raise HostAnswer("System.OverflowException", TIMESPAN_OVERFLOW)
+    return math.trunc(seconds * 10_000_000) / 10_000_000
