@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from devhost.executor import resolve_name
 from devhost.history import EventType, make_event
 from devhost.instance import FAILED, PENDING, SUSPENDED, InstanceState
 from devhost.rewind import rewind_history
@@ -88,17 +89,6 @@ class ManagementOperations:
     def instances(self) -> Iterable[InstanceState]:
         return self._instances.values()
 
-    def orchestrator_key(self, name: str) -> str | None:
-        """The registered name of the orchestrator ``name`` denotes: function names compare
-        case-insensitively in the host (FunctionName.Equals, OrdinalIgnoreCase)."""
-        if name in self.functions.orchestrators:
-            return name
-        folded = name.casefold()
-        for known in self.functions.orchestrators:
-            if known.casefold() == folded:
-                return known
-        return None
-
     # ----------------------------------------------------------------- commands
 
     async def start_new(
@@ -114,7 +104,7 @@ class ManagementOperations:
         function first, then the id. The instance keeps ``name`` as the caller spelled it, as
         its ExecutionStarted event does on Azure.
         """
-        if self.orchestrator_key(name) is None:
+        if resolve_name(self.functions.orchestrators, name) is None:
             raise UnknownOrchestrator(self.unknown_orchestrator_message(name))
         if parent is None and instance_id:
             check_instance_id(instance_id)
