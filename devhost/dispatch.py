@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from devhost.activities import ActivityInvoker, ActivityOutcome
 from devhost.app_loader import FunctionIndex
 from devhost.clock import Clock, TimerHandle
+from devhost.executor import resolve_name
 from devhost.faults import FaultPlan, invoke_with_faults
 from devhost.history import EventType, make_event
 from devhost.instance import COMPLETED, InstanceState, PendingWork
@@ -153,11 +154,17 @@ class Dispatcher:
     async def _deliver_activity(
         self, instance_id: str, execution_id: str, work: PendingWork
     ) -> None:
-        function = self._functions.activities.get(work.name)
+        registered = resolve_name(self._functions.activities, work.name)
+        function = self._functions.activities.get(registered) if registered else None
         if function is None:
             outcome = ActivityOutcome(
                 failed=True,
-                reason=f"The activity function '{work.name}' doesn't exist.",
+                # TaskNonexistentActivityShim (extension 3.x): scheduled before a redeployment
+                # that removed the function.
+                reason=(
+                    f"Activity function '{work.name}' failed: Activity function '{work.name}' "
+                    "does not exist."
+                ),
                 details="",
             )
         else:

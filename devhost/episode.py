@@ -40,6 +40,10 @@ def build_payload(
             "parentInstanceId": parent_instance_id,
             "upperSchemaVersion": 1,
             "upperSchemaVersionNew": 2,
+            # The Azure Storage provider's timer limits (AzureStorageDurabilityProvider): the SDK
+            # splits a timer further out than 6 days into 3-day steps, as on Azure.
+            "maximumShortTimerDuration": "6.00:00:00",
+            "longRunningTimerIntervalDuration": "3.00:00:00",
         }
     )
     return head[:-1] + ', "history": ' + history_json + "}"
@@ -64,7 +68,8 @@ def decode_episode(reply: str | None, raised: str | None) -> EpisodeResult:
         if not marker:
             return EpisodeResult(error=message, crashed=True)
         result = _decode(json.loads(state_json))
-        result.error = message
+        # The shim reads the state's error: the SDK names the type when the message is empty.
+        result.error = result.error or message
         return result
     return _decode(json.loads(reply))
 

@@ -418,7 +418,7 @@ class Replay:
         task = CreatedTask(
             task_id=task_id,
             kind=kind,
-            name=name,
+            name=str(action.get("functionName", "")),  # as the orchestrator spelled it
             input=action.get("input"),
             child_instance_id=child_id,
             version=action.get("version"),
