@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -12,6 +13,10 @@ from typing import Any, Protocol
 
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
+
+from devhost.invocation import ClientBinding, Parameters
+
+log = logging.getLogger("devhost")
 
 
 @dataclass(frozen=True)
@@ -33,11 +38,15 @@ class ActivityInvoker(Protocol):
 
 
 class ActivityRunner:
-    """Invokes activities: sync ones on a bounded thread pool, async ones on the loop."""
+    """Invokes activities: sync ones on a bounded thread pool, async ones on the loop.
 
-    def __init__(self, max_concurrent: int) -> None:
+    ``client`` is the durable client binding for activities that declare a durable client input.
+    """
+
+    def __init__(self, max_concurrent: int, client: ClientBinding | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix="activity")
         self._async_slots = asyncio.Semaphore(max_concurrent)
+        self._client = client
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -45,34 +54,53 @@ class ActivityRunner:
     async def run(self, name: str, function: Any, input_text: str | None) -> ActivityOutcome:
         if inspect.iscoroutinefunction(function.get_user_function()):
             async with self._async_slots:
-                return await run_activity_async(name, function, input_text)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, run_activity, name, function, input_text)
+                outcome = await run_activity_async(name, function, input_text, self._client)
+        else:
+            loop = asyncio.get_running_loop()
+            outcome = await loop.run_in_executor(
+                self._pool, run_activity, name, function, input_text, self._client
+            )
+        log_failure(name, outcome)
+        return outcome
 
 
-def run_activity(name: str, function: Any, input_text: str | None) -> ActivityOutcome:
+def run_activity(
+    name: str, function: Any, input_text: str | None, client: ClientBinding | None = None
+) -> ActivityOutcome:
     """Run a sync activity function on this thread, as the worker would: JSON in, JSON out."""
     try:
-        user_function, argument = _prepare(function, input_text)
-        return _succeeded(user_function(**argument))
+        user_function, arguments = _prepare(function, input_text, client)
+        return _succeeded(user_function(**arguments))
     except Exception as error:  # an activity fault becomes TaskFailed, as on the real host
         return _failed(name, error)
 
 
-async def run_activity_async(name: str, function: Any, input_text: str | None) -> ActivityOutcome:
+async def run_activity_async(
+    name: str, function: Any, input_text: str | None, client: ClientBinding | None = None
+) -> ActivityOutcome:
     """Run an async activity function on the running loop."""
     try:
-        user_function, argument = _prepare(function, input_text)
-        return _succeeded(await user_function(**argument))
+        user_function, arguments = _prepare(function, input_text, client)
+        return _succeeded(await user_function(**arguments))
     except Exception as error:
         return _failed(name, error)
 
 
-def _prepare(function: Any, input_text: str | None) -> tuple[Any, dict[str, Any]]:
+def log_failure(name: str, outcome: ActivityOutcome) -> None:
+    """Log a failed invocation with its exception type and message (and the user's traceback),
+    as the host logs a failed function."""
+    if outcome.failed:
+        details = f"\n{outcome.details.rstrip()}" if outcome.details else ""
+        log.error("%s%s", outcome.reason, details)
+
+
+def _prepare(
+    function: Any, input_text: str | None, client: ClientBinding | None
+) -> tuple[Any, dict[str, Any]]:
     argument = ActivityTriggerConverter.decode(
         meta.Datum(type="json", value=input_text or "null"), trigger_metadata=None
     )
-    return function.get_user_function(), {function.get_trigger().name: argument}
+    return function.get_user_function(), Parameters.of(function).arguments(argument, client)
 
 
 def _succeeded(value: Any) -> ActivityOutcome:

@@ -16,6 +16,12 @@ class AppLoadError(Exception):
     """The app could not be imported or has no FunctionApp object."""
 
 
+V1_NOT_SUPPORTED = (
+    "v1 (function.json) apps are not supported by devhost: it runs apps of the v2 programming "
+    "model, whose function_app.py declares the functions with decorators"
+)
+
+
 @dataclass
 class FunctionIndex:
     """The app's functions, by the names the host resolves them with."""
@@ -28,6 +34,7 @@ class FunctionIndex:
     entities: dict[str, Any] = field(default_factory=dict)
     timers: list[Any] = field(default_factory=list)
     unsupported: list[Any] = field(default_factory=list)
+    every: list[Any] = field(default_factory=list)  # all of them, in the app's order
 
 
 def load_app(app_path: str | Path) -> FunctionIndex:
@@ -36,6 +43,8 @@ def load_app(app_path: str | Path) -> FunctionIndex:
     if path.is_dir():
         path = path / "function_app.py"
     if not path.exists():
+        if _is_v1_app(path.parent):
+            raise AppLoadError(f"{path.parent} is a v1 app: {V1_NOT_SUPPORTED}")
         raise AppLoadError(f"no Functions app at {path}")
     app_dir = path.parent
     is_main_app = app_dir == Path.cwd().resolve()
@@ -49,10 +58,17 @@ def load_app(app_path: str | Path) -> FunctionIndex:
     module = _import(path, "function_app" if is_main_app else _private_name(path))
     apps = [value for value in vars(module).values() if isinstance(value, func.FunctionRegister)]
     if not apps:
+        if _is_v1_app(app_dir):
+            raise AppLoadError(f"{app_dir} is a v1 app: {V1_NOT_SUPPORTED}")
         raise AppLoadError(f"{path} defines no FunctionApp (e.g. app = df.DFApp())")
     index = index_functions(apps[0], app_dir)
     index.app_file = path
     return index
+
+
+def _is_v1_app(app_dir: Path) -> bool:
+    """A v1 app declares each function in <app>/<function name>/function.json."""
+    return app_dir.is_dir() and any(app_dir.glob("*/function.json"))
 
 
 def _private_name(path: Path) -> str:
@@ -84,7 +100,7 @@ def index_functions(app: func.FunctionRegister, app_dir: Path) -> FunctionIndex:
     if functions is None:
         functions = app.get_functions()
         app._devhost_functions = functions  # type: ignore[attr-defined]
-    index = FunctionIndex(app_dir=app_dir)
+    index = FunctionIndex(app_dir=app_dir, every=list(functions))
     for function in functions:
         trigger: Any = function.get_trigger()
         kind = trigger.get_binding_name()

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 DEFAULT_HUB_NAME = "TestHubName"
+HOST_JSON_VERSION = "2.0"
+_HOST_JSON_HELP = "https://aka.ms/functions-hostjson"
+
+
+class HostConfigError(ValueError):
+    """host.json is there but the host would refuse it (and not start)."""
 
 
 @dataclass(frozen=True)
@@ -19,8 +26,12 @@ class HostConfig:
     hub_name: str = DEFAULT_HUB_NAME
     max_concurrent_activities: int = 10
     max_concurrent_orchestrations: int = 10
-    # The extension's default: starting an id that is still running replaces that instance.
-    overridable_existing_instance_states: str = "AnyState"
+    # The extension's default since 2.0 (DurableTaskOptions.cs): a running id is not replaced.
+    overridable_existing_instance_states: str = "NonRunningStates"
+    # Orchestration versioning (extensions.durableTask; defaults as the Durable docs give them).
+    default_version: str | None = None
+    version_match_strategy: str = "CurrentOrOlder"
+    version_failure_strategy: str = "Reject"
 
     @property
     def replaces_running_instances(self) -> bool:
@@ -31,7 +42,7 @@ class HostConfig:
         path = app_dir / "host.json"
         if not path.exists():
             return cls()
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_host_json(path)
         extensions = data.get("extensions", {})
         durable = extensions.get("durableTask", {})
         prefix = extensions.get("http", {}).get("routePrefix", "api")
@@ -43,9 +54,53 @@ class HostConfig:
                 durable.get("maxConcurrentOrchestratorFunctions", 10)
             ),
             overridable_existing_instance_states=str(
-                durable.get("overridableExistingInstanceStates", "AnyState")
+                durable.get("overridableExistingInstanceStates", "NonRunningStates")
             ),
+            default_version=durable.get("defaultVersion"),
+            version_match_strategy=str(durable.get("versionMatchStrategy", "CurrentOrOlder")),
+            version_failure_strategy=str(durable.get("versionFailureStrategy", "Reject")),
         )
+
+
+def read_host_json(path: Path) -> dict[str, Any]:
+    """host.json as the host reads it (HostJsonFileConfigurationSource.cs): Json.NET allows
+    comments and trailing commas; a file that still does not parse as an object, or whose
+    ``version`` is not "2.0", stops the host with these messages."""
+    try:
+        data = json.loads(_without_comments_and_trailing_commas(path.read_text("utf-8-sig")))
+        if not isinstance(data, dict):
+            raise ValueError(f"the file holds a JSON {type(data).__name__}, not an object")
+    except ValueError as error:
+        raise HostConfigError(
+            f"Unable to parse host configuration file '{path}'. ({error})"
+        ) from None
+    if not data:
+        return {"version": HOST_JSON_VERSION}  # the host fills in an empty file itself
+    version = data.get("version")
+    if not version:
+        raise HostConfigError(
+            f"The host.json file is missing the required 'version' property. See "
+            f"{_HOST_JSON_HELP} for steps to migrate the configuration file. ({path})"
+        )
+    if not isinstance(version, str) or version != HOST_JSON_VERSION:
+        raise HostConfigError(
+            f"'{version}' is an invalid value for host.json 'version' property. We recommend "
+            f"you set the 'version' property to '2.0'. See {_HOST_JSON_HELP} for more "
+            f"information on this configuration file. ({path})"
+        )
+    return data
+
+
+_STRING = r'"(?:\\.|[^"\\\n])*"'
+_COMMENTS = re.compile(_STRING + r"|//[^\n]*|/\*[\s\S]*?\*/")
+_TRAILING_COMMAS = re.compile(_STRING + r"|,(?=\s*[}\]])")
+
+
+def _without_comments_and_trailing_commas(text: str) -> str:
+    def keep_strings(match: re.Match[str]) -> str:
+        return match.group() if match.group().startswith('"') else ""
+
+    return _TRAILING_COMMAS.sub(keep_strings, _COMMENTS.sub(keep_strings, text))
 
 
 def _expand(value: str) -> str:

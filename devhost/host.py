@@ -14,11 +14,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from devhost.activities import ActivityInvoker, ActivityRunner
 from devhost.app_loader import AppLoadError, FunctionIndex, load_app
 from devhost.clock import Clock, ScaledClock, WallClock
-from devhost.config import HostConfig, load_local_settings
-from devhost.http.server import serve, served_functions
+from devhost.config import HostConfig, HostConfigError, load_local_settings
+from devhost.http.server import base_url_of, durable_client, reserve, serve, served_functions
 from devhost.http.triggers import HttpFunction
+from devhost.invocation import ClientBinding
 from devhost.runtime import TaskHub
 from devhost.schedules import ScheduleRunner
 from devhost.store import InstanceStore
@@ -118,16 +120,19 @@ def load(args: argparse.Namespace) -> tuple[FunctionIndex, HostConfig]:
         load_local_settings(app_dir)
     except (OSError, ValueError) as error:
         raise StartupError(f"cannot read {app_dir / 'local.settings.json'}: {error}") from error
+    # The host reads host.json before it starts the language worker that imports the app.
+    try:
+        config = HostConfig.load(app_dir)
+    except HostConfigError as error:
+        raise StartupError(str(error)) from error
+    except Exception as error:
+        raise StartupError(f"cannot read {app_dir / 'host.json'}: {error}") from error
     try:
         functions = load_app(path)
     except AppLoadError as error:
         raise StartupError(f"cannot load the app: {error}") from error
     except Exception as error:  # e.g. get_functions() refusing duplicate function names
         raise StartupError(f"cannot index the app: {error!r}") from error
-    try:
-        config = HostConfig.load(functions.app_dir)
-    except Exception as error:
-        raise StartupError(f"cannot read {functions.app_dir / 'host.json'}: {error}") from error
     if args.hub:
         config = dataclasses.replace(config, hub_name=args.hub)
     return functions, config
@@ -161,26 +166,27 @@ async def run(args: argparse.Namespace) -> int:
     if args.time_scale <= 0:
         raise StartupError("--time-scale must be > 0")
     clock: Clock = WallClock() if args.time_scale == 1 else ScaledClock(args.time_scale)
-    workers = None
-    if args.worker_processes > 0:
-        workers = WorkerPool(args.worker_processes, functions.app_file or Path(args.app))
-        await workers.start()
-    hub = TaskHub(functions, store, clock, config, activity_runner=workers, episode_runner=workers)
+    # The address first: the durable client binding every function gets names it, and
+    # activities resumed by hub.start() may use it before the server runs.
     try:
-        await asyncio.wait_for(hub.start(), STORAGE_TIMEOUT_SECONDS)
-    except TimeoutError as error:
-        raise StartupError(f"storage did not answer within {STORAGE_TIMEOUT_SECONDS} s") from error
-    except StartupError:
-        raise
-    except Exception as error:
-        raise StartupError(f"storage unreachable or unusable: {error}") from error
-    try:
-        runner, base_url = await serve(hub, functions, config, args.host, args.port)
+        sock = reserve(args.host, args.port)
     except OSError as error:
-        await hub.stop()
         reason = error.strerror or error
         raise StartupError(f"cannot listen on {args.host}:{args.port}: {reason}") from error
-    schedules = ScheduleRunner(functions.timers, clock)
+    client = durable_client(base_url_of(args.host, sock.getsockname()[1]), config)
+    try:
+        hub, workers = await _start_hub(args, functions, config, store, clock, client)
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        runner, base_url = await serve(hub, functions, config, args.host, args.port, sock)
+    except BaseException:
+        if workers is not None:
+            workers.close()
+        await hub.stop()
+        raise
+    schedules = ScheduleRunner(functions.timers, clock, client=client)
     schedules.start()
     lines = function_lines(functions, base_url, config.route_prefix, served_functions(runner))
     print("\nFunctions:\n\n" + "\n".join(lines))
@@ -197,10 +203,49 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         log.info("devhost: stopping")
         schedules.stop()
+        if workers is not None:
+            # First: what the workers were running is abandoned (and run again after a
+            # restart), as when the Functions host stops, rather than reported lost.
+            workers.close()
         await runner.cleanup()
         await hub.stop()
         await _close_client_session()
     return 0
+
+
+async def _start_hub(
+    args: argparse.Namespace,
+    functions: FunctionIndex,
+    config: HostConfig,
+    store: InstanceStore,
+    clock: Clock,
+    client: ClientBinding,
+) -> tuple[TaskHub, WorkerPool | None]:
+    """The task hub, its activities run in-process or in worker processes, started."""
+    workers = None
+    if args.worker_processes > 0:
+        workers = WorkerPool(args.worker_processes, functions.app_file or Path(args.app), client)
+    activities: ActivityInvoker = workers or ActivityRunner(
+        config.max_concurrent_activities, client
+    )
+    if workers is not None:
+        try:
+            await workers.start()
+        except RuntimeError as error:  # a worker could not import the app
+            workers.close()
+            raise StartupError(str(error)) from error
+    hub = TaskHub(
+        functions, store, clock, config, activity_runner=activities, episode_runner=workers
+    )
+    try:
+        await asyncio.wait_for(hub.start(), STORAGE_TIMEOUT_SECONDS)
+    except TimeoutError as error:
+        activities.close()
+        raise StartupError(f"storage did not answer within {STORAGE_TIMEOUT_SECONDS} s") from error
+    except Exception as error:
+        activities.close()
+        raise StartupError(f"storage unreachable or unusable: {error}") from error
+    return hub, workers
 
 
 async def _close_client_session() -> None:

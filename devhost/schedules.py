@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import logging
@@ -18,6 +19,7 @@ from azure.functions import meta
 from azure.functions.timer import TimerRequestConverter
 
 from devhost.clock import Clock, TimerHandle
+from devhost.invocation import ClientBinding, Parameters
 from devhost.ncrontab import IntervalSchedule, Schedule, parse_schedule
 
 log = logging.getLogger("devhost")
@@ -31,7 +33,6 @@ _MINUTE = timedelta(minutes=1)
 class _Timer:
     name: str
     function: Any
-    param: str
     schedule: Schedule
     run_on_startup: bool
     use_monitor: bool
@@ -46,10 +47,18 @@ class ScheduleRunner:
 
     Like the host's singleton lock, a function never runs twice at once: an occurrence that
     comes due while the previous invocation is still running is skipped (and logged).
+    ``client`` is the durable client binding for functions that declare a durable client input.
     """
 
-    def __init__(self, timers: list[Any], clock: Clock, environ: Any = os.environ) -> None:
+    def __init__(
+        self,
+        timers: list[Any],
+        clock: Clock,
+        environ: Any = os.environ,
+        client: ClientBinding | None = None,
+    ) -> None:
         self._clock = clock
+        self._client = client
         now = clock.now()
         self._timers = [_timer_of(function, environ, now) for function in timers]
         self._pool: ThreadPoolExecutor | None = None
@@ -129,11 +138,12 @@ class ScheduleRunner:
         outcome = "succeeded"
         error: BaseException | None = None
         try:
+            arguments = Parameters.of(timer.function).arguments(argument, self._client)
             if inspect.iscoroutinefunction(user_function):
-                await user_function(**{timer.param: argument})
+                await user_function(**arguments)
             else:
                 loop = asyncio.get_running_loop()
-                await loop.run_in_executor(pool, lambda: user_function(**{timer.param: argument}))
+                await loop.run_in_executor(pool, functools.partial(user_function, **arguments))
         except Exception as caught:  # a failing run is logged; the schedule carries on
             error = caught
             outcome = f"failed: {type(caught).__name__}: {caught}"
@@ -167,7 +177,6 @@ def _timer_of(function: Any, environ: Any, now: datetime) -> _Timer:
     return _Timer(
         name=name,
         function=function,
-        param=trigger.name,
         schedule=schedule,
         run_on_startup=bool(trigger.run_on_startup),
         use_monitor=_monitored(schedule, trigger.use_monitor, now),

@@ -7,6 +7,10 @@ outcome, or an orchestrator episode's reply. The host keeps everything else: his
 fault injection, retries, timers. Each worker runs one invocation at a time, so N is also the
 concurrency. A worker that dies is replaced: the activity it was running fails as a technical
 fault (retried like any other), the episode is run again on another worker.
+
+Stopping devhost stops the workers at once, busy or not, as the Functions host stops its language
+workers: what they were running is abandoned (it is run again after a restart), not failed.
+Workers ignore Ctrl-C, which a terminal sends to the whole process group: the host decides.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from multiprocessing.connection import Connection
@@ -25,8 +30,9 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from devhost.activities import ActivityOutcome, run_activity, run_activity_async
+from devhost.activities import ActivityOutcome, log_failure, run_activity, run_activity_async
 from devhost.episode import EpisodeResult, call_orchestrator, decode_episode
+from devhost.invocation import ClientBinding
 
 log = logging.getLogger("devhost")
 
@@ -35,6 +41,7 @@ _START_TIMEOUT_SECONDS = 60
 _ACTIVITY, _ORCHESTRATOR = "activity", "orchestrator"
 _OK, _ERROR = "ok", "error"
 _EPISODE_ATTEMPTS = 3
+_STOP_SECONDS = 1.0
 
 
 class WorkerLost(Exception):
@@ -45,11 +52,13 @@ class WorkerError(Exception):
     """The worker could not invoke the function (devhost's fault, not the function's)."""
 
 
-def _worker_main(conn: Connection, app_file: str, host_pid: int) -> None:
+def _worker_main(conn: Connection, app_file: str, host_pid: int, client_json: str | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from devhost.app_loader import load_app
 
     threading.Thread(target=_exit_with_host, args=(host_pid,), daemon=True).start()
     functions = load_app(Path(app_file))
+    client = ClientBinding(client_json)
     loop = asyncio.new_event_loop()  # for async activity functions
     conn.send_bytes(_READY)
     while True:
@@ -58,7 +67,7 @@ def _worker_main(conn: Connection, app_file: str, host_pid: int) -> None:
         except EOFError:  # the host closed the pipe: devhost is stopping
             return
         try:
-            head, body = _invoke(functions, loop, kind, name, text)
+            head, body = _invoke(functions, loop, kind, name, text, client)
             message = frame([_OK, head], body)
         except Exception as error:  # devhost's own fault (say, an unknown name): the worker lives
             message = frame([_ERROR, f"{type(error).__name__}: {error}"], None)
@@ -66,7 +75,12 @@ def _worker_main(conn: Connection, app_file: str, host_pid: int) -> None:
 
 
 def _invoke(
-    functions: Any, loop: asyncio.AbstractEventLoop, kind: str, name: str, text: Any
+    functions: Any,
+    loop: asyncio.AbstractEventLoop,
+    kind: str,
+    name: str,
+    text: Any,
+    client: ClientBinding,
 ) -> Any:
     if kind == _ORCHESTRATOR:
         handler = functions.orchestrators[name].get_user_function()
@@ -75,9 +89,9 @@ def _invoke(
         return [raised, time.thread_time() - began], reply
     function = functions.activities[name]
     if inspect.iscoroutinefunction(function.get_user_function()):
-        outcome = loop.run_until_complete(run_activity_async(name, function, text))
+        outcome = loop.run_until_complete(run_activity_async(name, function, text, client))
     else:
-        outcome = run_activity(name, function, text)
+        outcome = run_activity(name, function, text, client)
     return dataclasses.asdict(outcome), None
 
 
@@ -109,15 +123,17 @@ class _Worker:
 
 class WorkerPool:
     """``processes`` worker processes that run activities (an ActivityInvoker) and orchestrator
-    episodes (an EpisodeRunner)."""
+    episodes (an EpisodeRunner); ``client`` is the durable client binding they pass activities
+    that declare one."""
 
     restart_delay_seconds = 5.0
 
-    def __init__(self, processes: int, app_file: Path) -> None:
+    def __init__(self, processes: int, app_file: Path, client: ClientBinding | None = None) -> None:
         if processes < 1:
             raise ValueError("worker processes must be at least 1")
         self._processes = processes
         self._app_file = str(app_file)
+        self._client = client or ClientBinding()
         self._context = multiprocessing.get_context("spawn")
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
@@ -129,21 +145,36 @@ class WorkerPool:
         await asyncio.gather(*(self._add_worker() for _ in range(self._processes)))
 
     def close(self) -> None:
+        """Stop every worker now, idle or busy (within about a second in all)."""
         self._closed = True
         for task in list(self._starting):
             task.cancel()
-        for worker in list(self._workers):
-            self._stop(worker)
+        workers = list(self._workers)
+        self._workers.clear()
+        for worker in workers:
+            if worker.process.is_alive():
+                worker.process.terminate()
+        deadline = time.monotonic() + _STOP_SECONDS
+        for worker in workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(_STOP_SECONDS)
+        # A busy worker's pipe is closed by its caller, once the loop stops watching it.
+        while not self._idle.empty():
+            self._idle.get_nowait().conn.close()
 
     async def run(self, name: str, function: Any, input_text: str | None) -> ActivityOutcome:
         try:
             answer = await self._call(_ACTIVITY, name, input_text)
         except (WorkerLost, WorkerError) as error:
-            return ActivityOutcome(
+            outcome = ActivityOutcome(
                 failed=True, reason=f"Activity function '{name}' failed: {error}"
             )
-        outcome, _ = answer
-        return ActivityOutcome(**outcome)
+        else:
+            outcome = ActivityOutcome(**answer[0])
+        log_failure(name, outcome)
+        return outcome
 
     async def run_episode(
         self, name: str, function: Any, payload: str
@@ -168,10 +199,15 @@ class WorkerPool:
             worker.conn.send_bytes(frame([kind, name], text))
             message = await _receive(worker.conn)
         except (EOFError, OSError) as error:
-            self._replace(worker)
+            if self._closed:
+                # Stopped by close(): the invocation is abandoned, not failed, as when the
+                # Functions host shuts down (the instance runs it again after a restart).
+                self._stop(worker)
+                raise asyncio.CancelledError from error
+            self._replace(worker, f"worker process {worker.process.pid} lost")
             raise WorkerLost(f"worker process lost: {error!r}") from error
         except BaseException:  # cancelled mid-call: the worker's answer would be misread later
-            self._replace(worker)
+            self._replace(worker, f"worker process {worker.process.pid} left mid-invocation")
             raise
         self._idle.put_nowait(worker)
         (status, head), body = unframe(message)
@@ -183,7 +219,7 @@ class WorkerPool:
         host_end, worker_end = self._context.Pipe()
         process = self._context.Process(
             target=_worker_main,
-            args=(worker_end, self._app_file, os.getpid()),
+            args=(worker_end, self._app_file, os.getpid(), self._client.json_text),
             daemon=True,
             name="devhost-worker",
         )
@@ -196,14 +232,19 @@ class WorkerPool:
         except (EOFError, OSError, TimeoutError) as error:
             self._stop(worker)
             raise RuntimeError(f"a worker process failed to load the app: {error!r}") from error
+        except asyncio.CancelledError:  # the pool is closing
+            self._stop(worker)
+            raise
         if ready != _READY:
             self._stop(worker)
             raise RuntimeError(f"a worker process answered {ready!r} instead of starting")
         self._idle.put_nowait(worker)
 
-    def _replace(self, worker: _Worker) -> None:
+    def _replace(self, worker: _Worker, what: str) -> None:
         self._stop(worker)
-        log.warning("devhost: worker process %s lost; starting another", worker.process.pid)
+        if self._closed:
+            return
+        log.warning("devhost: %s; starting another", what)
         self._start_replacement()
 
     def _start_replacement(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -16,11 +17,15 @@ from devhost.http.binding import RPC_PATH, WEBHOOK_PATH, client_binding_json
 from devhost.http.durable_api import DurableApi
 from devhost.http.routes import RouteTemplateError
 from devhost.http.triggers import HttpFunction, TriggerInvoker
+from devhost.invocation import ClientBinding
 from devhost.runtime import TaskHub
 
 log = logging.getLogger("devhost")
 
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's request body limit
+# How long requests still in flight may run once devhost stops (aiohttp's default is a minute):
+# Ctrl-C stops devhost at once, as it stops `func start`.
+SHUTDOWN_SECONDS = 0.5
 HEALTH_PATH = "/admin/host/status"
 FAULTS_PATH = "/admin/faults"
 API_BASES = (RPC_PATH.rstrip("/"), WEBHOOK_PATH)
@@ -42,10 +47,20 @@ def http_functions(functions: FunctionIndex) -> list[HttpFunction]:
     found = []
     for function in functions.http:
         try:
-            found.append(HttpFunction.from_function(function, functions.app_dir))
+            found.append(HttpFunction.from_function(function))
         except RouteTemplateError as error:
             log.error("function %s is not served: %s", function.get_function_name(), error)
     return sorted(found, key=lambda f: f.template.precedence)
+
+
+def base_url_of(host: str, port: int) -> str:
+    """Where callers reach devhost listening on ``host:port``."""
+    return f"http://{public_host(host)}:{port}"
+
+
+def durable_client(base_url: str, config: HostConfig) -> ClientBinding:
+    """The durable client binding of a devhost served at ``base_url``, for every function."""
+    return ClientBinding(client_binding_json(base_url, config.hub_name, base_url + RPC_PATH))
 
 
 def build_app(
@@ -57,9 +72,7 @@ def build_app(
 ) -> web.Application:
     """The aiohttp application, served on ``host:port`` (the client binding points there);
     ``hub`` is the task hub or a callable returning the current one."""
-    base_url = f"http://{public_host(host)}:{port}"
-    binding = client_binding_json(base_url, config.hub_name, base_url + RPC_PATH)
-    invoker = TriggerInvoker(binding)
+    invoker = TriggerInvoker(durable_client(base_url_of(host, port), config))
     api = DurableApi(hub, config.hub_name)
     routes = http_functions(functions)
     prefix = "/" + config.route_prefix.strip("/") if config.route_prefix.strip("/") else ""
@@ -115,10 +128,22 @@ def _below_prefix(raw_path: str, prefix: str) -> str | None:
     return None
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    """Bind now, so a taken port fails here and port 0 resolves to the real port."""
+def reserve(host: str, port: int) -> socket.socket:
+    """Bind the address now, so a taken port fails here and port 0 resolves to the real port;
+    connections are refused until ``serve`` listens on the socket.
+
+    Raises OSError when the address cannot be bound (e.g. the port is taken).
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=128)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if os.name == "posix":  # as asyncio binds: a restarted devhost gets its port back at once
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 async def serve(
@@ -127,17 +152,22 @@ async def serve(
     config: HostConfig,
     host: str,
     port: int,
+    sock: socket.socket | None = None,
 ) -> tuple[web.AppRunner, str]:
     """Start serving; returns the runner (``await runner.cleanup()`` stops it) and the base URL.
 
     ``hub`` may be a callable returning the current hub (a test host replaces it on restart).
+    ``sock`` is a socket from ``reserve(host, port)``, when the caller bound it already.
 
     Raises OSError when the address cannot be bound (e.g. the port is taken).
     """
-    sock = _bind(host, port)
+    if sock is None:
+        sock = reserve(host, port)
     actual_port = sock.getsockname()[1]
     app = build_app(hub, functions, config, actual_port, host)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS
+    )
     try:
         await runner.setup()
         await web.SockSite(runner, sock).start()
@@ -145,7 +175,7 @@ async def serve(
         await runner.cleanup()
         sock.close()
         raise
-    return runner, f"http://{public_host(host)}:{actual_port}"
+    return runner, base_url_of(host, actual_port)
 
 
 def served_functions(runner: web.AppRunner) -> list[HttpFunction]:

@@ -6,59 +6,20 @@ import asyncio
 import functools
 import inspect
 import logging
-import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
-from types import SimpleNamespace
+from dataclasses import dataclass
 from typing import Any
 
 import azure.functions as func
 from aiohttp import web
 
 from devhost.http.routes import RouteTemplate
+from devhost.invocation import ClientBinding, Parameters
 
 log = logging.getLogger("devhost")
 
-# Bindings devhost provides besides the trigger: the HTTP return value and the durable client.
-HTTP_OUTPUT, DURABLE_CLIENT = "http", "durableClient"
 ALL_METHODS = ("GET", "POST", "DELETE", "HEAD", "PATCH", "PUT", "OPTIONS", "TRACE")
-
-
-class _Context(func.Context):
-    """The invocation context the worker passes to a function with a ``context`` parameter."""
-
-    def __init__(self, function_name: str, function_directory: str) -> None:
-        self._invocation_id = str(uuid.uuid4())
-        self._function_name = function_name
-        self._function_directory = function_directory
-        self._local = threading.local()
-
-    @property
-    def invocation_id(self) -> str:
-        return self._invocation_id
-
-    @property
-    def thread_local_storage(self) -> Any:
-        return self._local
-
-    @property
-    def function_name(self) -> str:
-        return self._function_name
-
-    @property
-    def function_directory(self) -> str:
-        return self._function_directory
-
-    @property
-    def trace_context(self) -> Any:
-        return SimpleNamespace(trace_parent="", trace_state="", attributes={})
-
-    @property
-    def retry_context(self) -> Any:
-        return SimpleNamespace(retry_count=0, max_retry_count=0, exception=None)
 
 
 @dataclass
@@ -69,28 +30,16 @@ class HttpFunction:
     user_function: Any
     template: RouteTemplate
     methods: frozenset[str] | None  # None: every method
-    trigger_param: str
-    client_params: list[str] = field(default_factory=list)
-    unsupported: list[str] = field(default_factory=list)
-    wants_context: bool = False
+    parameters: Parameters
     is_async: bool = False
-    directory: str = ""
 
     @classmethod
-    def from_function(cls, function: Any, app_dir: Path | None = None) -> HttpFunction:
+    def from_function(cls, function: Any) -> HttpFunction:
         """Raises RouteTemplateError when the route is invalid (the host refuses it too)."""
         trigger = function.get_trigger()
         name = function.get_function_name()
         methods = trigger.methods
         user_function = function.get_user_function()
-        client_params, unsupported = [], []
-        for binding in function.get_bindings():
-            if binding is trigger or binding.type == HTTP_OUTPUT:
-                continue
-            if binding.type == DURABLE_CLIENT:
-                client_params.append(binding.name)
-            else:
-                unsupported.append(f"{binding.type} '{binding.name}'")
         return cls(
             name=name,
             user_function=user_function,
@@ -98,13 +47,13 @@ class HttpFunction:
             methods=None
             if not methods
             else frozenset(str(getattr(m, "value", m)).upper() for m in methods),
-            trigger_param=trigger.name,
-            client_params=client_params,
-            unsupported=unsupported,
-            wants_context="context" in inspect.signature(user_function).parameters,
+            parameters=Parameters.of(function),
             is_async=inspect.iscoroutinefunction(user_function),
-            directory=str(app_dir or ""),
         )
+
+    @property
+    def client_params(self) -> list[str]:
+        return list(self.parameters.clients)
 
     def allows(self, method: str) -> bool:
         return self.methods is None or method.upper() in self.methods
@@ -162,8 +111,8 @@ def to_web_response(result: Any) -> web.Response:
 class TriggerInvoker:
     """Calls HTTP functions: async ones on the loop, sync ones in a thread pool, like the worker."""
 
-    def __init__(self, client_binding_json: str, executor: ThreadPoolExecutor | None = None):
-        self.client_binding_json = client_binding_json
+    def __init__(self, client: ClientBinding, executor: ThreadPoolExecutor | None = None):
+        self.client = client
         self._executor = executor or ThreadPoolExecutor(thread_name_prefix="devhost-http")
 
     def close(self) -> None:
@@ -179,9 +128,9 @@ class TriggerInvoker:
             raise
         except web.HTTPException:
             raise
-        except Exception:
+        except Exception as error:
             # The caller gets what the host sends for a failed invocation: a bare 500.
-            log.exception("function %s failed", function.name)
+            log.exception("function %s failed: %s: %s", function.name, type(error).__name__, error)
             response = web.Response(status=500)
         log.info(
             "%s: %s %s -> %d in %.1f ms",
@@ -196,17 +145,9 @@ class TriggerInvoker:
     async def _call(
         self, function: HttpFunction, request: web.Request, route_params: dict[str, str]
     ) -> web.Response:
-        if function.unsupported:
-            raise RuntimeError(
-                f"devhost cannot provide the binding(s) {', '.join(function.unsupported)}"
-            )
-        kwargs: dict[str, Any] = {
-            function.trigger_param: await to_http_request(request, route_params)
-        }
-        for name in function.client_params:
-            kwargs[name] = self.client_binding_json
-        if function.wants_context:
-            kwargs["context"] = _Context(function.name, function.directory)
+        kwargs = function.parameters.arguments(
+            await to_http_request(request, route_params), self.client
+        )
         if function.is_async:
             result = await function.user_function(**kwargs)
         else:
