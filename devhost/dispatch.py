@@ -135,7 +135,11 @@ class Dispatcher:
             return
         try:
             await self._hub.start_new(
-                work.name, child_id, work.input, (parent.instance_id, work.task_id)
+                work.name,
+                child_id,
+                work.input,
+                (parent.instance_id, work.task_id),
+                version=work.version,
             )
         except TaskHubError as error:
             self._hub.enqueue(

@@ -37,6 +37,7 @@ class PendingWork:
     fire_at: str | None = None
     child_instance_id: str | None = None
     max_attempts: int = 1
+    version: str | None = None  # a sub-orchestration's version, when its parent asked for one
 
 
 @dataclass
@@ -50,7 +51,7 @@ class InstanceState:
     last_updated_time: datetime
     runtime_status: str = PENDING
     execution_id: str = ""
-    version: str = ""
+    version: str | None = None  # the orchestration version; None when it has none
     output: str | None = None
     custom_status: str | None = None
     parent_instance_id: str | None = None

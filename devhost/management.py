@@ -97,8 +97,10 @@ class ManagementOperations:
         instance_id: str | None = None,
         input_text: str | None = None,
         parent: tuple[str, int] | None = None,
+        version: str | None = None,
     ) -> str:
-        """Create an instance (its first episode runs asynchronously); returns its id.
+        """Create an instance (its first episode runs asynchronously); returns its id. Its
+        version is ``version`` when given, else host.json's defaultVersion (None without one).
 
         A client start (no ``parent``) is checked as DurableClient.StartNewAsync checks it: the
         function first, then the id. The instance keeps ``name`` as the caller spelled it, as
@@ -128,6 +130,7 @@ class ManagementOperations:
             execution_id=uuid.uuid4().hex,
             parent_instance_id=parent[0] if parent else None,
             parent_task_id=parent[1] if parent else None,
+            version=version if version is not None else self.config.default_version,
         )
         state.inbox.append(self._execution_started(state, input_text))
         if previous is not None and not previous.is_terminal:

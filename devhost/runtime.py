@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from devhost import decisions
+from devhost import decisions, versioning
 from devhost.activities import ActivityInvoker, ActivityRunner
 from devhost.app_loader import FunctionIndex
 from devhost.clock import Clock
@@ -181,6 +181,8 @@ class TaskHub(ManagementOperations):
         if EventType.EXECUTION_SUSPENDED in commands:
             await self._set_suspended(state, EventType.EXECUTION_SUSPENDED)
             return True
+        if not versioning.matches(self.config, state.version):
+            return await self._version_mismatch(state)
         batch, self._queues[instance_id] = decisions.next_batch(
             state, self._queues.get(instance_id, [])
         )
@@ -321,6 +323,7 @@ class TaskHub(ManagementOperations):
                 fire_at=task.fire_at,
                 child_instance_id=task.child_instance_id,
                 max_attempts=task.max_attempts,
+                version=task.version,
             )
             new_events.append(decisions.scheduled_event(work, now))
             if task.task_id in decided.open_ids:
@@ -357,6 +360,35 @@ class TaskHub(ManagementOperations):
             self.dispatcher.dispatch(state, work)
         if state.is_terminal:
             self.dispatcher.notify_parent(state)
+
+    async def _version_mismatch(self, state: InstanceState) -> bool:
+        """TaskOrchestrationDispatcher: fail the instance without running it, or (Reject) leave
+        it untouched for a worker of a compatible version."""
+        if not versioning.fails_on_mismatch(self.config):
+            key = (state.instance_id, state.execution_id, "version", str(state.version))
+            if key not in self._reported_missing:
+                self._reported_missing.add(key)
+                log.warning(
+                    "orchestrator %s (%s): version %r does not match this host's defaultVersion "
+                    "%r (versionMatchStrategy %s); it waits, untouched, for a compatible host",
+                    state.name,
+                    state.instance_id,
+                    state.version,
+                    self.config.default_version,
+                    self.config.version_match_strategy,
+                )
+            return False
+        now = self.clock.now()
+        new_events = [make_event(EventType.ORCHESTRATOR_STARTED, now), *state.inbox]
+        state.inbox = []
+        self._fail(state, now, new_events, versioning.MISMATCH_OUTPUT)
+        for event in new_events:
+            event["IsPlayed"] = True
+        state.history.extend(new_events)
+        await self.persistence.save(state, new_events)
+        log.info("orchestrator %s (%s): failed, version mismatch", state.name, state.instance_id)
+        self._after_save(state, [])
+        return True
 
     # ----------------------------------------------------------------- endings
 

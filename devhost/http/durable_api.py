@@ -211,7 +211,11 @@ class DurableApi:
         # twice, so for its starts that token is a string: the input's JSON text.
         input_text = None if token is None else token if isinstance(token, str) else _compact(token)
         try:
-            started = await self.hub.start_new(name, instance_id or None, input_text)
+            # The SDK client sends an explicit orchestration version as ?version= (1.7).
+            version = Query(request).text("version")
+            started = await self.hub.start_new(
+                name, instance_id or None, input_text, version=version
+            )
         except (UnknownOrchestrator, InvalidInstanceId) as error:
             raise HostAnswer(ARGUMENT_EXCEPTION, str(error)) from error
         except InstanceAlreadyExists as error:

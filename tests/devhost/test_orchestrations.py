@@ -1,5 +1,6 @@
 """devhost runs orchestrations through the real Durable SDK replay, with virtual time."""
 
+import dataclasses
 import sys
 from datetime import timedelta
 
@@ -239,17 +240,29 @@ class TestStatusAndLifecycle:
             host.wait_for("same")
             assert host.output("same") == ["Hello again"]
 
-    def test_starting_a_running_id_replaces_it_by_default(self, host: DevHost) -> None:
-        """The extension's default (AnyState): the new start replaces the running instance,
-        and the old execution's late events are dropped."""
-        host.start("two_events", instance_id="same")
-        host.raise_event("same", "First", "old")
+    def test_starting_a_running_id_replaces_it_with_any_state(self) -> None:
+        """overridableExistingInstanceStates AnyState: the new start replaces the running
+        instance, and the old execution's late events are dropped."""
+        config = dataclasses.replace(
+            HostConfig.load(APPS / "basics"), overridable_existing_instance_states="AnyState"
+        )
+        with DevHost(APPS / "basics", config=config) as host:
+            host.start("two_events", instance_id="same")
+            host.raise_event("same", "First", "old")
+            host.wait_idle()
+            host.start("two_events", instance_id="same")
+            host.raise_event("same", "First", "new")
+            host.raise_event("same", "Second", 2)
+            host.wait_for("same", skip_time=False)
+            assert host.output("same") == ["new", 2]
+
+    def test_starting_a_running_id_is_refused_by_default(self, host: DevHost) -> None:
+        """The extension's default is NonRunningStates (DurableTaskOptions.cs, extension 3.x)."""
+        host.start("two_events", instance_id="running")
         host.wait_idle()
-        host.start("two_events", instance_id="same")
-        host.raise_event("same", "First", "new")
-        host.raise_event("same", "Second", 2)
-        host.wait_for("same", skip_time=False)
-        assert host.output("same") == ["new", 2]
+        with pytest.raises(InstanceAlreadyExists):
+            host.start("two_events", instance_id="running")
+        host.terminate("running")
 
     def test_unknown_orchestrator_is_refused(self, host: DevHost) -> None:
         with pytest.raises(UnknownOrchestrator):

@@ -233,11 +233,6 @@ class TestFanInFanOut:
 
 # --------------------------------------------------------------------------- versioning
 
-VERSIONING = pytest.mark.xfail(
-    strict=True,
-    reason="devhost: orchestration versioning is not implemented (host.json defaultVersion, "
-    "the version on start, context.version, sub-orchestration versions)",
-)
 WAITING = "Waiting for Continue event..."
 
 
@@ -289,7 +284,6 @@ class TestOrchestrationVersioning:
     the sub-orchestration's with an explicit "0.9", the sub-orchestration's by default, and the
     activity's greeting. Each README output is asserted in that four-line form."""
 
-    @VERSIONING
     def test_under_default_version_1_0_it_takes_the_old_path(self, tmp_path: Path) -> None:
         """README: while defaultVersion is "1.0": "Orchestration version: 1.0 /
         Suborchestration version: 1.0 / Hello from A!"."""
@@ -302,7 +296,6 @@ class TestOrchestrationVersioning:
             "Hello from A!",
         ]
 
-    @VERSIONING
     def test_under_default_version_2_0_new_instances_take_the_new_path(
         self, tmp_path: Path
     ) -> None:
@@ -317,7 +310,6 @@ class TestOrchestrationVersioning:
             "Hello from B!",
         ]
 
-    @VERSIONING
     def test_an_instance_keeps_its_version_across_a_redeploy(
         self, tmp_path: Path, new_store: StoreFactory
     ) -> None:
@@ -339,7 +331,6 @@ class TestOrchestrationVersioning:
             "Hello from A!",
         ]
 
-    @VERSIONING
     def test_a_version_given_on_start_wins_over_the_default(self, tmp_path: Path) -> None:
         """README "Overriding Version Programmatically": `start_new(..., version="1.5")` (the
         sample's `?version=` query) starts the instance at 1.5, which is not "1.0", so it takes

@@ -183,3 +183,19 @@ def parent(context: df.DurableOrchestrationContext):
 def raises_empty(context: df.DurableOrchestrationContext):
     yield context.call_activity("echo", 1)
     raise ValueError()
+
+
+@app.orchestration_trigger(context_name="context")
+def versioned(context: df.DurableOrchestrationContext):
+    generation = context.get_input() or 0
+    if generation == 0:
+        context.continue_as_new(1)
+        return None
+    explicit = yield context.call_sub_orchestrator("version_of", None, version="0.9")
+    default = yield context.call_sub_orchestrator("version_of", None)
+    return [context.version, explicit, default]
+
+
+@app.orchestration_trigger(context_name="context")
+def version_of(context: df.DurableOrchestrationContext):
+    return context.version
