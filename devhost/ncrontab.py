@@ -1,4 +1,9 @@
-"""Timer-trigger schedules: NCRONTAB expressions and TimeSpan intervals, read as the host does."""
+"""Timer-trigger schedules: NCRONTAB expressions and TimeSpan intervals, read as the host does.
+
+Our own parser, because the maintained cron libraries read other dialects (croniter accepts L, W,
+#, ?, 7 for Sunday, wraps reversed ranges; cronsim has no seconds field first): see
+tests/devhost/fidelity/test_cron_ncrontab_dialect.py.
+"""
 
 from __future__ import annotations
 
