@@ -3,7 +3,6 @@ comes back into completion events for the instance that asked for it."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -16,6 +15,7 @@ from devhost.clock import Clock, TimerHandle
 from devhost.executor import resolve_name
 from devhost.faults import FaultPlan, invoke_with_faults
 from devhost.history import EventType, make_event
+from devhost.http.status import parse_json_text
 from devhost.instance import COMPLETED, InstanceState, PendingWork
 from devhost.management import TaskHubError
 
@@ -111,7 +111,7 @@ class Dispatcher:
                 Result=child.output,
             )
         else:
-            reason = json.loads(child.output) if child.output else child.runtime_status
+            reason = parse_json_text(child.output) if child.output else child.runtime_status
             event = make_event(
                 EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
                 now,

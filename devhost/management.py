@@ -4,7 +4,6 @@ events, terminate, suspend, resume, rewind and purge."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -186,7 +185,7 @@ class ManagementOperations:
         state = self._require_running(instance_id)
         await self._append_to_inbox(
             state,
-            make_event(EventType.EXECUTION_TERMINATED, self.clock.now(), Input=json.dumps(reason)),
+            make_event(EventType.EXECUTION_TERMINATED, self.clock.now(), Input=reason),
         )
 
     async def suspend(self, instance_id: str, reason: str | None) -> None:

@@ -464,6 +464,9 @@ class TaskHub(ManagementOperations):
         state.inbox.remove(command)
         command["IsPlayed"] = True
         state.runtime_status = SUSPENDED if kind == EventType.EXECUTION_SUSPENDED else RUNNING
+        if command.get("Reason"):
+            # AzureTableTrackingStore writes the suspend (or resume) reason as the output.
+            state.output = command["Reason"]
         state.history.extend([command])
         self.persistence.forget_played(state.instance_id)
         await self.persistence.save(state, [command])

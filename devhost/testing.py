@@ -14,6 +14,7 @@ from devhost.clock import Clock, VirtualClock, WallClock
 from devhost.config import HostConfig, load_local_settings
 from devhost.episode import InProcessEpisodes
 from devhost.faults import FaultPlan
+from devhost.http.status import parse_json_text
 from devhost.instance import InstanceState
 from devhost.runtime import TaskHub
 from devhost.schedules import ScheduleRunner
@@ -166,8 +167,8 @@ class DevHost:
         return state
 
     def output(self, instance_id: str) -> Any:
-        text = self.state(instance_id).output
-        return None if text is None else json.loads(text)
+        # Read as the status API reads it: a JSON text as its value, any other text as a string.
+        return parse_json_text(self.state(instance_id).output)
 
     def custom_status(self, instance_id: str) -> Any:
         text = self.state(instance_id).custom_status

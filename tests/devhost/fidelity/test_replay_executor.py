@@ -14,7 +14,6 @@ DurableTask.Core 3.8-3.9 and DurableTask.AzureStorage 2.9):
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -27,6 +26,7 @@ from typing import Any
 import pytest
 
 from devhost.history import EventType
+from devhost.http.status import parse_json_text
 from devhost.instance import COMPLETED, FAILED, RUNNING, InstanceState
 from devhost.limits import custom_status_violation
 from devhost.testing import DevHost
@@ -75,7 +75,7 @@ def scheduled(state: InstanceState) -> list[int]:
 
 
 def output(state: InstanceState) -> Any:
-    return json.loads(state.output) if state.output is not None else None
+    return parse_json_text(state.output)
 
 
 def redeploy_during(
@@ -244,8 +244,7 @@ class TestContinueAsNew:
         instance_id = start_eternal_with_events(host, ["Ping", "Next"])
         host.wait_idle()
         state = host.state(instance_id)
-        assert state.runtime_status == RUNNING
-        assert output(host.state(instance_id)) is None
+        assert (state.runtime_status, state.input) == (RUNNING, "1")  # waits for Ping for ever
         host.terminate(instance_id, "test over")
 
 
@@ -352,3 +351,35 @@ class TestTimersAndNames:
         an empty message, and the shim prefixes it (OutOfProcOrchestrationShim)."""
         state = host.wait_for(host.start("raises_empty"))
         assert output(state) == "Orchestrator function 'raises_empty' failed: <class 'ValueError'>"
+
+
+class TestStatusOutputs:
+    @pytest.mark.parametrize(
+        ("reason", "shown"),
+        [('{"a": 1}', {"a": 1}), ('"x"', "x"), ("plain words", "plain words"), ("42", 42)],
+    )
+    def test_a_terminate_reason_is_kept_verbatim_and_read_as_json(
+        self, host: DevHost, reason: str, shown: Any
+    ) -> None:
+        """DurableClient.TerminateAsync stores the reason as ExecutionTerminated's input and
+        AzureTableTrackingStore makes it the output; the status API parses it as a JSON token
+        when it can (DurableClient.ParseToJToken, extension 3.x)."""
+        instance_id = host.start("status_then_none")
+        host.wait_idle()
+        host.terminate(instance_id, reason)
+        host.wait_for(instance_id, skip_time=False)
+        assert host.output(instance_id) == shown
+
+    def test_a_suspended_instance_shows_its_suspend_reason_as_output(self, host: DevHost) -> None:
+        """AzureTableTrackingStore.UpdateStateAsync writes ExecutionSuspended's reason as the
+        output (azurestorage-v2.9.0), and ExecutionResumed's while it runs again."""
+        instance_id = host.start("status_then_none")
+        host.wait_idle()
+        host.suspend(instance_id, "paused for maintenance")
+        host.wait_for(instance_id, "Suspended", skip_time=False)
+        assert host.output(instance_id) == "paused for maintenance"
+        host.resume(instance_id, "back")
+        host.wait_for(instance_id, RUNNING, skip_time=False)
+        assert host.output(instance_id) == "back"
+        host.raise_event(instance_id, "Go")
+        assert host.output(host.wait_for(instance_id).instance_id) == "done"
