@@ -23,7 +23,7 @@ bp = Blueprint()
 
 @bp.activity_trigger(input_name="call")
 @chaotic
-def reserve_inventory(call: dict[str, Any]) -> dict[str, Any]:
+def reserve_inventory(call: dict) -> dict[str, Any]:
     """Move one order line's quantity from available to reserved; UnknownSku or OutOfStock."""
     step = StepCall.parse(call, ReserveInventory)
     line = step.input
@@ -58,7 +58,7 @@ def reserve_inventory(call: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="call")
 @chaotic
-def release_inventory(call: dict[str, Any]) -> dict[str, Any]:
+def release_inventory(call: dict) -> dict[str, Any]:
     """Compensates `reserve_inventory`: give back exactly what it reserved; tombstone a
     reservation that never happened, so a late one does nothing."""
     step = StepCall.parse(call, ReserveInventory)

@@ -25,7 +25,7 @@ bp = Blueprint()
 
 @bp.activity_trigger(input_name="call")
 @chaotic
-def create_order(call: dict[str, Any]) -> dict[str, Any]:
+def create_order(call: dict) -> dict[str, Any]:
     """Create the order as Pending; OrderExists if another key already created this order id."""
     step = StepCall.parse(call, CreateOrder)
     order = step.input
@@ -61,7 +61,7 @@ def create_order(call: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="call")
 @chaotic
-def cancel_order(call: dict[str, Any]) -> dict[str, Any]:
+def cancel_order(call: dict) -> dict[str, Any]:
     """Compensates `create_order`: a created order becomes Cancelled; one never created is
     tombstoned, so a late `create_order` does nothing."""
     step = StepCall.parse(call, CreateOrder)
@@ -79,7 +79,7 @@ def cancel_order(call: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="call")
 @chaotic
-def confirm_order(call: dict[str, Any]) -> dict[str, Any]:
+def confirm_order(call: dict) -> dict[str, Any]:
     """Mark the order Confirmed with its total (a retriable step: it has no business failure)."""
     step = StepCall.parse(call, ConfirmOrder)
     confirm = step.input

@@ -23,7 +23,7 @@ bp = Blueprint()
 
 @bp.activity_trigger(input_name="call")
 @chaotic
-def charge_payment(call: dict[str, Any]) -> dict[str, Any]:
+def charge_payment(call: dict) -> dict[str, Any]:
     """Debit the order's amount from the customer's account; AccountNotFound or
     InsufficientFunds."""
     step = StepCall.parse(call, ChargePayment)
@@ -50,7 +50,7 @@ def charge_payment(call: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="call")
 @chaotic
-def refund_payment(call: dict[str, Any]) -> dict[str, Any]:
+def refund_payment(call: dict) -> dict[str, Any]:
     """Compensates `charge_payment`: credit back exactly what it took; tombstone a charge that
     never happened, so a late one does nothing."""
     step = StepCall.parse(call, ChargePayment)

@@ -32,7 +32,7 @@ def shipment_id(order_id: str) -> str:
 
 @bp.activity_trigger(input_name="call")
 @chaotic
-def schedule_shipment(call: dict[str, Any]) -> dict[str, Any]:
+def schedule_shipment(call: dict) -> dict[str, Any]:
     """Schedule the order's shipment (the pivot: never compensated); ShippingUnavailable when
     the country is not in SHIPPING_COUNTRIES."""
     step = StepCall.parse(call, ScheduleShipment)

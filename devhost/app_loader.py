@@ -11,6 +11,8 @@ from typing import Any
 
 import azure.functions as func
 
+from devhost.signatures import FunctionLoadError, check_functions
+
 
 class AppLoadError(Exception):
     """The app could not be imported or has no FunctionApp object."""
@@ -62,6 +64,11 @@ def load_app(app_path: str | Path) -> FunctionIndex:
             raise AppLoadError(f"{app_dir} is a v1 app: {V1_NOT_SUPPORTED}")
         raise AppLoadError(f"{path} defines no FunctionApp (e.g. app = df.DFApp())")
     index = index_functions(apps[0], app_dir)
+    try:
+        # As the worker indexes the app: one function it cannot load fails the whole app.
+        check_functions(index.every)
+    except FunctionLoadError as error:
+        raise AppLoadError(f"FunctionLoadError: {error}") from None
     index.app_file = path
     return index
 

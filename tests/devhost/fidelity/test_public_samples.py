@@ -380,11 +380,6 @@ class TestHelloCities:
 
 
 class TestDtsFanOutFanIn:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="devhost: does not check parameters against bindings at load "
-        "(devhost/signatures.py is not called by load_app yet)",
-    )
     def test_the_client_decorator_of_another_registry_is_refused(self) -> None:
         """Durable-Task-Scheduler samples/durable-functions/python/fan-out-fan-in (c17a179e)
         stacks `@bp.durable_client_input` over `@app.route`; azure-functions' _validate_type

@@ -212,7 +212,7 @@ def text(req: func.HttpRequest) -> str:
 
 
 @app.route(route="nothing")
-def nothing(req: func.HttpRequest) -> None:
+def nothing(req: func.HttpRequest):
     return None
 
 

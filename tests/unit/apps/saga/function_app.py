@@ -88,7 +88,7 @@ def _behave(name: str, request: dict[str, Any]) -> Any:
 
 
 def _fake(name: str) -> Any:
-    def activity(request: dict[str, Any]) -> Any:
+    def activity(request: dict) -> Any:
         return _behave(name, request)
 
     # call_activity(function) resolves the function's __name__: keep it the activity's name.
