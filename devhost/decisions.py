@@ -50,6 +50,8 @@ def next_batch(state: InstanceState, queue: Queue) -> tuple[list[dict[str, Any]]
         kind = EventType(event["EventType"])
         if kind in (EventType.EXECUTION_STARTED, EventType.EVENT_RAISED):
             batch.append(event)
+        elif kind == EventType.GENERIC_EVENT:
+            batch.append(event)  # a rewind's wake-up: it makes the instance replay
         elif kind == EventType.EXECUTION_RESUMED:
             continue  # a resume that found the instance running
         else:

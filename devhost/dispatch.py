@@ -3,6 +3,7 @@ comes back into completion events for the instance that asked for it."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -137,7 +138,8 @@ class Dispatcher:
             await self._hub.start_new(
                 work.name,
                 child_id,
-                work.input,
+                # The SDK sends the input's JSON text, which the host keeps as a JSON string.
+                None if work.input is None else json.dumps(work.input),
                 (parent.instance_id, work.task_id),
                 version=work.version,
             )

@@ -27,14 +27,15 @@ class EpisodeResult:
 
 def build_payload(
     instance_id: str,
-    input_text: str | None,
+    input_json: str | None,
     parent_instance_id: str | None,
     history_json: str,
 ) -> str:
-    """The orchestration trigger's JSON; ``history_json`` is already a JSON array."""
+    """The orchestration trigger's JSON. ``input_json`` is the instance's input as the host
+    stores it (a JSON text) and goes in as that JSON token, as OrchestrationContextToString
+    sends it; ``history_json`` is already a JSON array."""
     head = json.dumps(
         {
-            "input": input_text,
             "instanceId": instance_id,
             "isReplaying": False,
             "parentInstanceId": parent_instance_id,
@@ -46,7 +47,8 @@ def build_payload(
             "longRunningTimerIntervalDuration": "3.00:00:00",
         }
     )
-    return head[:-1] + ', "history": ' + history_json + "}"
+    token = input_json if input_json and input_json.strip() else "null"
+    return head[:-1] + ', "input": ' + token + ', "history": ' + history_json + "}"
 
 
 def run_episode(handler: Any, payload: str) -> EpisodeResult:

@@ -430,7 +430,8 @@ class TaskHub(ManagementOperations):
         """Start the next generation; events raised after continue_as_new carry over to it."""
         self._finish(state)
         state.history = []
-        state.input = input_text
+        # The SDK sends the new input's JSON text; the host keeps that text as a JSON string.
+        state.input = None if input_text is None else json.dumps(input_text)
         state.execution_id = uuid.uuid4().hex
         state.runtime_status = RUNNING
         state.created_time = self.clock.now()

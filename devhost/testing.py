@@ -142,8 +142,10 @@ class DevHost:
     # ------------------------------------------------------------------ driving instances
 
     def start(self, orchestrator: str, input: Any = None, instance_id: str | None = None) -> str:
-        """Start an orchestration; ``input`` is any JSON value."""
-        return self.call(self._hub.start_new(orchestrator, instance_id, json.dumps(input)))
+        """Start an orchestration as the SDK client does; ``input`` is any JSON value (the
+        client sends its JSON text, which the host stores as a JSON string)."""
+        stored = json.dumps(json.dumps(input))
+        return self.call(self._hub.start_new(orchestrator, instance_id, stored))
 
     def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
         self.call(self._hub.raise_event(instance_id, name, json.dumps(data)))

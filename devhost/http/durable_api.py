@@ -207,9 +207,9 @@ class DurableApi:
                 return error_response(
                     400, "Invalid JSON content", str(error), JSON_READER_EXCEPTION
                 )
-        # The extension hands the orchestrator the input's JSON token; the SDK client encodes
-        # twice, so for its starts that token is a string: the input's JSON text.
-        input_text = None if token is None else token if isinstance(token, str) else _compact(token)
+        # The extension keeps the body's JSON token as the input and hands the orchestrator that
+        # token; the SDK client encodes twice, so for its starts it is a string (the JSON text).
+        input_text = None if token is None else _compact(token)
         try:
             # The SDK client sends an explicit orchestration version as ?version= (1.7).
             version = Query(request).text("version")

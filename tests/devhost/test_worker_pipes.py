@@ -99,7 +99,8 @@ def started_event(now: datetime, name: str, input_text: str) -> dict[str, object
 
 
 def payload(history: list[dict[str, object]]) -> str:
-    return build_payload("i1", json.dumps("x"), None, json.dumps(history))
+    # The instance input as the host stores it: the SDK's JSON text, as a JSON string.
+    return build_payload("i1", json.dumps(json.dumps("x")), None, json.dumps(history))
 
 
 def result(outcome: ActivityOutcome) -> dict[str, object]:

@@ -180,11 +180,6 @@ def test_raising_an_event_to_a_pending_or_suspended_instance_is_accepted(api) ->
     assert host.output("ev") == "yes"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs decisions.next_batch to deliver a GenericEvent from the inbox (the rewind's "
-    "wake-up); proposed to the lead in the HTTP-API report",
-)
 def test_rewind_of_an_orchestrator_failure_replays_it(api) -> None:
     """AzureStorageOrchestrationService.RewindTaskOrchestrationAsync (DurableTask.AzureStorage
     2.9.0) sends the rewound instance a GenericEvent, so an orchestrator that failed by itself

@@ -107,11 +107,6 @@ def test_a_plus_in_the_path_is_a_space(api) -> None:
     assert {state.instance_id for state in host._hub.instances()} == {"x y", "p q"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the runtime to keep the input as the extension stores it and hand the SDK "
-    "its JSON token (proposed to the lead in the HTTP-API report)",
-)
 def test_a_webhook_start_with_an_array_body_breaks_get_input(api) -> None:
     """OrchestrationTriggerAttributeBindingProvider.OrchestrationContextToString (ext v3.x) sends
     the input as a JSON token; the SDK keeps a list as a list and its get_input() then fails
@@ -125,11 +120,6 @@ def test_a_webhook_start_with_an_array_body_breaks_get_input(api) -> None:
     assert host.wait_for("num").runtime_status == COMPLETED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the runtime to keep the input as the extension stores it and hand the SDK "
-    "its JSON token (proposed to the lead in the HTTP-API report)",
-)
 def test_the_sdk_clients_input_shows_as_a_string_in_status(api) -> None:
     """DurableOrchestrationClient.start_new (azure-functions-durable 1.7.0) posts the input's
     JSON text as a JSON string; HttpApiHandler (ext 3.x) stores that string, so status.input is

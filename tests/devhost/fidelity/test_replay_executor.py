@@ -244,7 +244,7 @@ class TestContinueAsNew:
         instance_id = start_eternal_with_events(host, ["Ping", "Next"])
         host.wait_idle()
         state = host.state(instance_id)
-        assert (state.runtime_status, state.input) == (RUNNING, "1")  # waits for Ping for ever
+        assert (state.runtime_status, state.input) == (RUNNING, '"1"')  # waits for Ping for ever
         host.terminate(instance_id, "test over")
 
 
