@@ -18,6 +18,7 @@ from devhost.activities import ActivityInvoker, ActivityRunner
 from devhost.app_loader import AppLoadError, FunctionIndex, load_app
 from devhost.clock import Clock, ScaledClock, WallClock
 from devhost.config import HostConfig, HostConfigError, load_local_settings
+from devhost.episode import InProcessEpisodes
 from devhost.http.server import base_url_of, durable_client, reserve, serve, served_functions
 from devhost.http.triggers import HttpFunction
 from devhost.invocation import ClientBinding
@@ -54,6 +55,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=0,
         help="run activities in this many worker processes, as the Functions host runs its "
         "language workers (default 0: in devhost's process, on threads)",
+    )
+    parser.add_argument(
+        "--replay-check",
+        action="store_true",
+        help="run every orchestrator episode twice, the second time with the clock shifted and "
+        "other random numbers and uuids, and fail instances whose runs differ (catches "
+        "datetime.now(), random and uuid4 in orchestrator code)",
     )
     parser.add_argument(
         "--time-scale",
@@ -224,7 +232,12 @@ async def _start_hub(
     """The task hub, its activities run in-process or in worker processes, started."""
     workers = None
     if args.worker_processes > 0:
-        workers = WorkerPool(args.worker_processes, functions.app_file or Path(args.app), client)
+        workers = WorkerPool(
+            args.worker_processes,
+            functions.app_file or Path(args.app),
+            client,
+            replay_check=args.replay_check,
+        )
     activities: ActivityInvoker = workers or ActivityRunner(
         config.max_concurrent_activities, client
     )
@@ -235,7 +248,12 @@ async def _start_hub(
             workers.close()
             raise StartupError(str(error)) from error
     hub = TaskHub(
-        functions, store, clock, config, activity_runner=activities, episode_runner=workers
+        functions,
+        store,
+        clock,
+        config,
+        activity_runner=activities,
+        episode_runner=workers or InProcessEpisodes(args.replay_check),
     )
     try:
         await asyncio.wait_for(hub.start(), STORAGE_TIMEOUT_SECONDS)

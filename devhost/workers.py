@@ -33,6 +33,7 @@ from typing import Any
 from devhost.activities import ActivityOutcome, log_failure, run_activity, run_activity_async
 from devhost.episode import EpisodeResult, call_orchestrator, decode_episode
 from devhost.invocation import ClientBinding
+from devhost.replay_check import call_checked
 
 log = logging.getLogger("devhost")
 
@@ -52,7 +53,9 @@ class WorkerError(Exception):
     """The worker could not invoke the function (devhost's fault, not the function's)."""
 
 
-def _worker_main(conn: Connection, app_file: str, host_pid: int, client_json: str | None) -> None:
+def _worker_main(
+    conn: Connection, app_file: str, host_pid: int, client_json: str | None, replay_check: bool
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from devhost.app_loader import load_app
 
@@ -67,7 +70,7 @@ def _worker_main(conn: Connection, app_file: str, host_pid: int, client_json: st
         except EOFError:  # the host closed the pipe: devhost is stopping
             return
         try:
-            head, body = _invoke(functions, loop, kind, name, text, client)
+            head, body = _invoke(functions, loop, kind, name, text, client, replay_check)
             message = frame([_OK, head], body)
         except Exception as error:  # devhost's own fault (say, an unknown name): the worker lives
             message = frame([_ERROR, f"{type(error).__name__}: {error}"], None)
@@ -81,11 +84,12 @@ def _invoke(
     name: str,
     text: Any,
     client: ClientBinding,
+    replay_check: bool,
 ) -> Any:
     if kind == _ORCHESTRATOR:
         handler = functions.orchestrators[name].get_user_function()
         began = time.thread_time()
-        reply, raised = call_orchestrator(handler, text)
+        reply, raised = (call_checked if replay_check else call_orchestrator)(handler, text)
         return [raised, time.thread_time() - began], reply
     function = functions.activities[name]
     if inspect.iscoroutinefunction(function.get_user_function()):
@@ -128,7 +132,14 @@ class WorkerPool:
 
     restart_delay_seconds = 5.0
 
-    def __init__(self, processes: int, app_file: Path, client: ClientBinding | None = None) -> None:
+    def __init__(
+        self,
+        processes: int,
+        app_file: Path,
+        client: ClientBinding | None = None,
+        replay_check: bool = False,
+    ) -> None:
+        self._replay_check = replay_check
         if processes < 1:
             raise ValueError("worker processes must be at least 1")
         self._processes = processes
@@ -219,7 +230,13 @@ class WorkerPool:
         host_end, worker_end = self._context.Pipe()
         process = self._context.Process(
             target=_worker_main,
-            args=(worker_end, self._app_file, os.getpid(), self._client.json_text),
+            args=(
+                worker_end,
+                self._app_file,
+                os.getpid(),
+                self._client.json_text,
+                self._replay_check,
+            ),
             daemon=True,
             name="devhost-worker",
         )

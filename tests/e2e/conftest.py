@@ -47,7 +47,7 @@ def devhost_only(feature: str) -> pytest.MarkDecorator:
 
 def start_app(azurite: str, log_dir: Path, **settings: str) -> DevHostProcess:
     """A devhost process with its own task hub and its own service tables, its functions in
-    worker processes as `scripts/run.sh` starts it."""
+    worker processes as `scripts/run.sh` starts it, with the replay check on."""
     run = uuid.uuid4().hex[:10]
     env = {
         "SAGA_STORAGE_CONNECTION": azurite,
@@ -58,7 +58,8 @@ def start_app(azurite: str, log_dir: Path, **settings: str) -> DevHostProcess:
     }
     return DevHostProcess(
         ROOT, azurite, f"E2E{run}", env=env, time_scale=TIME_SCALE,
-        log_path=log_dir / f"devhost-{run}.log", extra_args=["--worker-processes", "4"],
+        log_path=log_dir / f"devhost-{run}.log",
+        extra_args=["--worker-processes", "4", "--replay-check"],
     )  # fmt: skip
 
 

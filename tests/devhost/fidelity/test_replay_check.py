@@ -6,12 +6,16 @@ here clock, random and uuid use in orchestrator code fails on its first local ru
 """
 
 import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from devhost.instance import COMPLETED, FAILED
+from devhost.process import DevHostProcess
 from devhost.testing import DevHost
 
 APP = Path(__file__).parents[1] / "apps" / "fidelity_replay"
@@ -71,3 +75,28 @@ def test_the_check_can_be_turned_off() -> None:
     with DevHost(APP, replay_check=False) as host:
         state = host.wait_for(host.start("clock_in_input"))
     assert state.runtime_status == COMPLETED
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "worker process"])
+def test_python_m_devhost_replay_check_flag(tmp_path: Path, workers: int) -> None:
+    """`python -m devhost --replay-check` checks every episode, in devhost's process and in
+    worker processes alike."""
+    extra = ["--replay-check", "--worker-processes", str(workers)]
+    with DevHostProcess(APP, None, "ReplayCheck", extra_args=extra) as running:
+        base = running.base_url
+        started = requests.post(f"{base}/runtime/webhooks/durabletask/orchestrators/clock_in_input")
+        status_url = started.json()["statusQueryGetUri"]
+        status = poll_until_done(status_url)
+    assert status["runtimeStatus"] == "Failed"
+    assert "Non-deterministic orchestrator code (devhost replay check)" in status["output"]
+
+
+def poll_until_done(url: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status: dict[str, Any] = requests.get(url, timeout=5).json()
+        if status["runtimeStatus"] not in ("Pending", "Running"):
+            return status
+        time.sleep(0.05)
+    raise AssertionError("the instance did not finish")
