@@ -66,7 +66,8 @@ async def measure(hub: TaskHub, count: int, concurrency: int, store_kind: str) -
     async def one(index: int) -> None:
         async with slots:
             began = time.perf_counter()
-            instance_id = await hub.start_new("chain", None, json.dumps(index))
+            # The input as the host stores an SDK client's start: its JSON text as a string.
+            instance_id = await hub.start_new("chain", None, json.dumps(json.dumps(index)))
             state = await hub.wait_for(instance_id, lambda s: s.is_terminal, 60)
             if state.runtime_status != COMPLETED or json.loads(state.output or "0") != index + 5:
                 raise RuntimeError(f"{instance_id} ended {state.runtime_status}: {state.output}")

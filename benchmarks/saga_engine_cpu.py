@@ -32,7 +32,9 @@ APP = Path(__file__).parent / "apps" / "saga_cpu"
 
 async def cpu_per_orchestration(hub: TaskHub, name: str, count: int) -> float:
     before = hub.orchestrator_cpu_seconds[name]
-    ids = [await hub.start_new(name, None, json.dumps({"order": i})) for i in range(count)]
+    # The input as the host stores an SDK client's start: its JSON text as a string.
+    inputs = [json.dumps(json.dumps({"order": i})) for i in range(count)]
+    ids = [await hub.start_new(name, None, text) for text in inputs]
     for instance_id in ids:
         state = await hub.wait_for(instance_id, lambda s: s.is_terminal, 60)
         if state.runtime_status != COMPLETED:
