@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
-from devhost.invocation import ClientBinding, Parameters
+from devhost.invocation import ClientBinding, Parameters, client_ready
 
 log = logging.getLogger("devhost")
 
@@ -52,16 +52,23 @@ class ActivityRunner:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def run(self, name: str, function: Any, input_text: str | None) -> ActivityOutcome:
-        if inspect.iscoroutinefunction(function.get_user_function()):
-            async with self._async_slots:
-                outcome = await run_activity_async(name, function, input_text, self._client)
+        try:
+            await client_ready(function, self._client)
+        except Exception as error:  # the durable HTTP API its client calls could not be served
+            outcome = _failed(name, error)
         else:
-            loop = asyncio.get_running_loop()
-            outcome = await loop.run_in_executor(
-                self._pool, run_activity, name, function, input_text, self._client
-            )
+            outcome = await self._run(name, function, input_text)
         log_failure(name, outcome)
         return outcome
+
+    async def _run(self, name: str, function: Any, input_text: str | None) -> ActivityOutcome:
+        if inspect.iscoroutinefunction(function.get_user_function()):
+            async with self._async_slots:
+                return await run_activity_async(name, function, input_text, self._client)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._pool, run_activity, name, function, input_text, self._client
+        )
 
 
 def run_activity(
@@ -110,7 +117,9 @@ def _succeeded(value: Any) -> ActivityOutcome:
 def _failed(name: str, error: Exception) -> ActivityOutcome:
     return ActivityOutcome(
         failed=True,
-        reason=f"Activity function '{name}' failed: {type(error).__name__}: {error}",
+        # TaskActivityShim: the worker's "Exception: <Type>: <message>" line, its leading
+        # space kept, after the extension's prefix (hence two spaces).
+        reason=f"Activity function '{name}' failed:  {type(error).__name__}: {error}",
         details=_user_traceback(error),
     )
 

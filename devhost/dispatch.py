@@ -178,7 +178,7 @@ class Dispatcher:
             def injected() -> ActivityOutcome:
                 return ActivityOutcome(
                     failed=True,
-                    reason=f"Activity function '{work.name}' failed: InjectedFault: devhost fault",
+                    reason=f"Activity function '{work.name}' failed:  InjectedFault: devhost fault",
                     details="",
                 )
 

@@ -53,7 +53,7 @@ class TestFaultsOverHttp:
             assert value == "fail0:x ok after 1"  # two injected failures, then one real run
             failed = [e for e in host.state(instance_id).history if e["EventType"] == 6]
             assert [e["Reason"] for e in failed] == [
-                "Activity function 'flaky' failed: InjectedFault: devhost fault"
+                "Activity function 'flaky' failed:  InjectedFault: devhost fault"
             ] * 2
             assert http("DELETE", "/admin/faults").status == 204
 

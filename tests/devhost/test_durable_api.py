@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
+from devhost.history import EventType
 from devhost.instance import COMPLETED, FAILED, RUNNING, SUSPENDED, TERMINATED
 
 API = "/runtime/webhooks/durabletask"
@@ -415,7 +416,12 @@ class TestInstanceOperations:
         assert http("POST", f"{API}/instances/{done}/rewind").status == 410
         assert http("POST", f"{API}/instances/{running}/rewind").status == 500
         assert http("POST", f"{API}/instances/{failed}/rewind?reason=again").status == 202
-        assert host.state(failed).runtime_status != FAILED
+        # The rewind replays it at once; this orchestrator always raises, so it fails again.
+        state = host.wait_for(failed)
+        assert state.runtime_status == FAILED
+        kinds = [event["EventType"] for event in state.history]
+        assert kinds.count(EventType.GENERIC_EVENT) >= 1
+        assert kinds.count(EventType.EXECUTION_COMPLETED) == 1
 
     def test_restart_starts_the_same_orchestration_again(self, http_host) -> None:
         host, http = http_host

@@ -79,7 +79,7 @@ class TestRetries:
         host.wait_for(instance_id)
         first, gave_up, after = host.output(instance_id)
         assert (first, after) == ("Hello before", "Hello after")
-        assert gave_up.startswith("gave up: Activity function 'flaky' failed: ValueError")
+        assert gave_up.startswith("gave up: Activity function 'flaky' failed:  ValueError")
         timers = [e["EventId"] for e in events_of(host, instance_id, EventType.TIMER_CREATED)]
         assert timers == [2, 4, 6]
         last = events_of(host, instance_id, EventType.TASK_SCHEDULED)[-1]

@@ -119,7 +119,7 @@ def test_sync_and_async_activities_run_in_the_worker_and_faults_come_back(
     assert result(echoed)["value"] == "a"
     assert result(echoed_async) == {"pid": result(echoed)["pid"], "value": "b"}
     assert refused.failed
-    assert refused.reason == "Activity function 'refuse' failed: ValueError: no c"
+    assert refused.reason == "Activity function 'refuse' failed:  ValueError: no c"
     assert "raise ValueError" in refused.details and "devhost" not in refused.details
 
 

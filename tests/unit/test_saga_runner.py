@@ -314,7 +314,7 @@ class TestRetries:
         failure = host.output(instance_id)["failure"]
         assert failure["code"] == "ActivityFault"
         assert failure["message"] == (
-            "Activity function 'reserve' failed: RuntimeError: reserve attempt 4 broke"
+            "Activity function 'reserve' failed:  RuntimeError: reserve attempt 4 broke"
         )
         assert step(host, instance_id, "reserve")["attempts"] == 4
         assert journal(fakes, instance_id)[-1] == ("release_stock", "tombstone")
@@ -512,7 +512,7 @@ class TestOperatorIntervention:
         assert status["attention"] == {
             "step": "reserve",
             "code": "ActivityFault",
-            "message": "Activity function 'release_stock' failed: RuntimeError: "
+            "message": "Activity function 'release_stock' failed:  RuntimeError: "
             "release_stock attempt 3 broke",
         }
         assert status["failure"]["step"] == "charge"
@@ -638,7 +638,7 @@ class TestStatusRecord:
             "attempts": 1,
             "lastError": {
                 "code": "ActivityFault",
-                "message": "Activity function 'reserve' failed: RuntimeError: "
+                "message": "Activity function 'reserve' failed:  RuntimeError: "
                 "reserve attempt 1 broke",
             },
         }

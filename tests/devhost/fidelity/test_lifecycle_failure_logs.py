@@ -30,7 +30,7 @@ APP = Path(__file__).parents[1] / "apps" / "fidelity_failures"
 def test_a_failed_activity_logs_its_exception(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR, logger="devhost"), DevHost(APP) as host:
         host.wait_for(host.start("call_failing"))
-    assert "Activity function 'failing_activity' failed: LookupError: the warehouse is closed" in (
+    assert "Activity function 'failing_activity' failed:  LookupError: the warehouse is closed" in (
         caplog.text
     )
 
@@ -49,7 +49,7 @@ def test_a_failed_activity_in_a_worker_process_logs_its_exception(
 
     with caplog.at_level(logging.ERROR, logger="devhost"):
         asyncio.run(scenario())
-    assert "failing_activity' failed: LookupError: the warehouse is closed" in caplog.text
+    assert "failing_activity' failed:  LookupError: the warehouse is closed" in caplog.text
 
 
 def test_a_failed_http_function_logs_its_exception(caplog: pytest.LogCaptureFixture) -> None:
