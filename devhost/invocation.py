@@ -8,9 +8,11 @@ all called through here.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import threading
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,10 +31,30 @@ class BindingUnavailable(Exception):
 
 class ClientBinding:
     """The durable client binding's JSON, once devhost knows where it serves the durable HTTP API
-    (it is the same JSON for every function, as the extension builds it)."""
+    (it is the same JSON for every function, as the extension builds it).
 
-    def __init__(self, json_text: str | None = None) -> None:
+    ``serve`` is for a host that serves that API only once a function needs it: ``ready()``
+    awaits it (once) and keeps the JSON it returns.
+    """
+
+    def __init__(
+        self,
+        json_text: str | None = None,
+        serve: Callable[[], Awaitable[str]] | None = None,
+    ) -> None:
         self.json_text = json_text
+        self._serve = serve
+        self._serving: asyncio.Lock | None = None
+
+    async def ready(self) -> None:
+        """Make sure the JSON is known, serving the API first if this binding does that."""
+        if self.json_text is not None or self._serve is None:
+            return
+        if self._serving is None:
+            self._serving = asyncio.Lock()
+        async with self._serving:
+            if self.json_text is None:
+                self.json_text = await self._serve()
 
 
 class InvocationContext(func.Context):
@@ -134,6 +156,12 @@ class Parameters:
         if self.wants_context:
             arguments["context"] = InvocationContext(self.function_name, self.directory)
         return arguments
+
+
+async def client_ready(function: Any, client: ClientBinding | None) -> None:
+    """Before a function with a durable client input runs: have its binding's JSON ready."""
+    if client is not None and Parameters.of(function).clients:
+        await client.ready()
 
 
 def _directory_of(user_function: Any) -> str:

@@ -19,7 +19,7 @@ from azure.functions import meta
 from azure.functions.timer import TimerRequestConverter
 
 from devhost.clock import Clock, TimerHandle
-from devhost.invocation import ClientBinding, Parameters
+from devhost.invocation import ClientBinding, Parameters, client_ready
 from devhost.ncrontab import IntervalSchedule, Schedule, parse_schedule
 
 log = logging.getLogger("devhost")
@@ -138,6 +138,7 @@ class ScheduleRunner:
         outcome = "succeeded"
         error: BaseException | None = None
         try:
+            await client_ready(timer.function, self._client)
             arguments = Parameters.of(timer.function).arguments(argument, self._client)
             if inspect.iscoroutinefunction(user_function):
                 await user_function(**arguments)

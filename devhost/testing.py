@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from devhost.activities import ActivityRunner
 from devhost.app_loader import FunctionIndex, load_app
 from devhost.clock import Clock, VirtualClock, WallClock
 from devhost.config import HostConfig, load_local_settings
@@ -16,12 +18,15 @@ from devhost.episode import InProcessEpisodes
 from devhost.faults import FaultPlan
 from devhost.http.status import parse_json_text
 from devhost.instance import InstanceState
+from devhost.invocation import ClientBinding
 from devhost.runtime import TaskHub
 from devhost.schedules import ScheduleRunner
 from devhost.store import InstanceStore
 from devhost.store.memory import MemoryStore
 
 T = TypeVar("T")
+
+log = logging.getLogger("devhost")
 
 
 class DevHost:
@@ -33,6 +38,10 @@ class DevHost:
 
     Time is virtual by default: timers fire only when ``advance`` moves the clock, or when
     ``wait_for_completion(..., skip_time=True)`` finds nothing else to do.
+
+    A durable client input works on every trigger, as with ``python -m devhost``: its client
+    calls the durable HTTP API, so the first timer or activity function that declares one
+    starts serving it on a free port (unless ``serve_http`` already does).
     """
 
     def __init__(
@@ -56,6 +65,12 @@ class DevHost:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.hub: TaskHub | None = None
+        self._http_runner: Any = None
+        self._base_url = ""
+        self._port = 0
+        self._serving = asyncio.Lock()
+        # One binding for the host's life: the server outlives restart(), and so does its URL.
+        self._client = ClientBinding(serve=self._serve_for_client)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -71,7 +86,7 @@ class DevHost:
         self._start_hub()
 
     def close(self) -> None:
-        if getattr(self, "_http_runner", None) is not None:
+        if self._http_runner is not None:
             self.call(self._stop_http())
         if self.hub is not None:
             self.call(self._stop_hub(self.hub))
@@ -82,15 +97,36 @@ class DevHost:
 
     def serve_http(self, port: int = 0) -> str:
         """Serve the app's HTTP functions and the durable HTTP API on this host's loop (port 0:
-        a free port); returns the base URL. ``close()`` stops the server."""
-        from devhost.http.server import serve
+        a free port); returns the base URL. ``close()`` stops the server.
 
-        # The server looks the hub up per request, so it keeps working across restart().
-        runner, base_url = self.call(
-            serve(lambda: self._hub, self.functions, self.config, "127.0.0.1", port)
-        )
-        self._http_runner: Any = runner
-        return base_url
+        Already serving (a durable client needed it, or an earlier call): port 0 or the same
+        port keeps that server; another port moves it there.
+        """
+        return self.call(self._serve(port))
+
+    async def _serve(self, port: int) -> str:
+        from devhost.http.server import durable_client, serve
+
+        async with self._serving:
+            if self._http_runner is not None:
+                if port in (0, self._port):
+                    return self._base_url
+                await self._http_runner.cleanup()
+                self._http_runner = None
+            # The server looks the hub up per request, so it keeps working across restart().
+            runner, base_url = await serve(
+                lambda: self._hub, self.functions, self.config, "127.0.0.1", port
+            )
+            self._http_runner, self._base_url = runner, base_url
+            self._port = int(base_url.rsplit(":", 1)[1])
+            # Timers and activities get the JSON the server hands its HTTP functions.
+            self._client.json_text = durable_client(base_url, self.config).json_text
+            return base_url
+
+    async def _serve_for_client(self) -> str:
+        base_url = await self._serve(0)
+        log.info("devhost: serving the durable HTTP API on %s for a durable client", base_url)
+        return str(self._client.json_text)
 
     async def _stop_http(self) -> None:
         from azure.durable_functions.models.utils import http_utils
@@ -116,14 +152,17 @@ class DevHost:
                 self.clock,
                 self.config,
                 self.faults,
+                activity_runner=ActivityRunner(self.config.max_concurrent_activities, self._client),
                 episode_runner=InProcessEpisodes(self.replay_check),
             )
             await hub.start()
+            # Before any timer runs: a run-on-startup timer's client may call the API at once.
+            self.hub = hub
             self._schedules.start()
             return hub
 
-        self._schedules = ScheduleRunner(self.functions.timers, self.clock)
-        self.hub = self.call(start())
+        self._schedules = ScheduleRunner(self.functions.timers, self.clock, client=self._client)
+        self.call(start())
 
     async def _stop_hub(self, hub: TaskHub) -> None:
         self._schedules.stop()

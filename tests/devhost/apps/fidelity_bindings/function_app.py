@@ -38,3 +38,15 @@ def ask_own_status(context: df.DurableOrchestrationContext):
 async def own_status(instance_id: str, client: df.DurableOrchestrationClient) -> str:
     status = await client.get_status(instance_id)
     return str(status.runtime_status.value)
+
+
+@app.orchestration_trigger(context_name="context")
+def ask_status_url(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity("status_url", context.instance_id))
+
+
+@app.activity_trigger(input_name="instance_id")
+@app.durable_client_input(client_name="client")
+async def status_url(instance_id: str, client: df.DurableOrchestrationClient) -> str:
+    """Where its client's management URLs point."""
+    return client.create_http_management_payload(instance_id)["statusQueryGetUri"]
