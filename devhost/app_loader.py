@@ -12,6 +12,7 @@ from typing import Any
 import azure.functions as func
 
 from devhost.signatures import FunctionLoadError, check_functions
+from devhost.supported import UnsupportedApp, check_supported
 
 
 class AppLoadError(Exception):
@@ -33,6 +34,7 @@ class FunctionIndex:
     http: list[Any] = field(default_factory=list)
     orchestrators: dict[str, Any] = field(default_factory=dict)
     activities: dict[str, Any] = field(default_factory=dict)
+    # load_app refuses an app with entities or other triggers; index_functions keeps them.
     entities: dict[str, Any] = field(default_factory=dict)
     timers: list[Any] = field(default_factory=list)
     unsupported: list[Any] = field(default_factory=list)
@@ -69,6 +71,11 @@ def load_app(app_path: str | Path) -> FunctionIndex:
         check_functions(index.every)
     except FunctionLoadError as error:
         raise AppLoadError(f"FunctionLoadError: {error}") from None
+    try:
+        # An app Azure would load but devhost cannot run is refused now, not on first use.
+        check_supported(index.every)
+    except UnsupportedApp as error:
+        raise AppLoadError(str(error)) from None
     index.app_file = path
     return index
 

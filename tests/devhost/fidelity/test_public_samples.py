@@ -396,15 +396,7 @@ class TestDtsFanOutFanIn:
             load(SAMPLES / "dts_fan_out_fan_in")
 
 
-NO_ENTITIES = pytest.mark.xfail(
-    strict=True,
-    reason="devhost: an app with entity functions loads (they are listed as not run and "
-    "call_entity fails at run time) instead of being refused at load",
-)
-
-
 class TestWorkItemFiltering:
-    @NO_ENTITIES
     def test_app_a_with_a_durable_entity_is_refused(self) -> None:
         """Durable-Task-Scheduler samples/durable-functions/python/work-item-filtering
         (c17a179e) has the entity counter_entity, called by counter_orchestration (README
@@ -425,7 +417,6 @@ class TestWorkItemFiltering:
         assert output == "Shipped order-42 from App B"
 
 
-@NO_ENTITIES
 def test_agent_directed_workflows_with_a_chat_entity_is_refused() -> None:
     """Durable-Task-Scheduler samples/durable-functions/python/agent-directed-workflows
     (c17a179e): each chat session is the entity chat_agent_entity, signalled and read by HTTP
@@ -436,11 +427,6 @@ def test_agent_directed_workflows_with_a_chat_entity_is_refused() -> None:
     assert "chat_agent_entity" in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="devhost: a blobTrigger function is listed as not run and a textCompletion input "
-    "binding fails only when the activity runs, instead of the app being refused at load",
-)
 def test_pdf_summarizer_with_a_blob_trigger_is_refused() -> None:
     """Durable-Task-Scheduler samples/durable-functions/python/pdf-summarizer (c17a179e): a blob
     trigger with a durable client starts the orchestrator, and an activity takes an OpenAI
