@@ -32,7 +32,9 @@ def reload_settings() -> None:
 
 
 @contextlib.contextmanager
-def open_shop(azurite: str, chaos_rate: float = 0.0, chaos_seed: int = 0) -> Iterator[DevHost]:
+def open_shop(
+    azurite: str, chaos_rate: float = 0.0, chaos_seed: int = 0, replay_check: bool = True
+) -> Iterator[DevHost]:
     """The app on devhost, its tables fresh in Azurite, stocked and with funded accounts;
     the chaos knob is set only after the stocking."""
     with pytest.MonkeyPatch.context() as patch:
@@ -48,7 +50,7 @@ def open_shop(azurite: str, chaos_rate: float = 0.0, chaos_seed: int = 0) -> Ite
         patch.setenv("CHAOS_SEED", str(chaos_seed))
         reload_settings()
         try:
-            with DevHost(ROOT) as host:
+            with DevHost(ROOT, replay_check=replay_check) as host:
                 yield host
         finally:
             patch.delenv("CHAOS_FAULT_RATE")

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from activities.inventory import get_stock
+from activities.inventory import get_stock, put_stock
+from devhost.limits import host_json_text, utf16_kilobytes
 from devhost.testing import DevHost
 from orchestrators.order_saga import STEP_TIMEOUT_SECONDS
 from shared.idempotency import TableLedger
@@ -178,3 +179,39 @@ class TestTimeouts:
             "unitPriceCents": 150,
         }
         assert_books_balance([])
+
+
+@pytest.mark.slow
+class TestStrictHostLimits:
+    def test_a_100_line_order_with_every_step_retried_stays_within_the_status_limit(
+        self, azurite: str
+    ) -> None:
+        """The largest order the API accepts, every step failing before it succeeds, runs on the
+        strict devhost (which fails an orchestrator whose custom status tops the host's 16 KB of
+        UTF-16) and its progress record stays under 12 KB (devhost.limits measures it as the
+        Durable extension does). The replay check is off here: it would double the cost of the
+        SDK replaying a long history at every episode, and other tests cover determinism."""
+        with open_shop(azurite, replay_check=False) as shop:
+            self._run(shop)
+
+    @staticmethod
+    def _run(shop: DevHost) -> None:
+        skus = [f"bulk-{index:03d}" for index in range(100)]
+        for sku in skus:
+            put_stock(sku, 5, 1)
+        retried = {
+            "create_order": 2,
+            "reserve_inventory": 100,  # a failed attempt for every line
+            "charge_payment": 4,
+            "schedule_shipment": 3,
+            "confirm_order": 3,
+        }
+        for activity, failures in retried.items():
+            shop.faults.fail(activity, times=failures)
+        order_id = place(shop, "alice", {sku: 1 for sku in skus})
+        assert result(shop, order_id, timeout=300)["status"] == "Completed"
+        record = shop.custom_status(order_id)
+        assert utf16_kilobytes(host_json_text(record)) <= 12
+        attempts = {step["name"]: step["attempts"] for step in step_list(record["steps"])}
+        assert [attempts[f"reserve-{index}"] >= 2 for index in range(100)] == [True] * 100
+        assert (attempts["create_order"], attempts["charge_payment"]) == (3, 5)
