@@ -90,6 +90,9 @@ class InProcessEpisodes:
 
     def __init__(self, replay_check: bool = False) -> None:
         self.replay_check = replay_check
+        from devhost import sdk_speedups
+
+        sdk_speedups.install()
 
     async def run_episode(
         self, name: str, function: Any, payload: str

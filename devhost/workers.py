@@ -30,6 +30,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from devhost import sdk_speedups
 from devhost.activities import ActivityOutcome, log_failure, run_activity, run_activity_async
 from devhost.episode import EpisodeResult, call_orchestrator, decode_episode
 from devhost.invocation import ClientBinding
@@ -61,6 +62,7 @@ def _worker_main(
 
     threading.Thread(target=_exit_with_host, args=(host_pid,), daemon=True).start()
     functions = load_app(Path(app_file))
+    sdk_speedups.install()
     client = ClientBinding(client_json)
     loop = asyncio.new_event_loop()  # for async activity functions
     conn.send_bytes(_READY)
