@@ -51,6 +51,11 @@ class _PassesForReal(type):
 
 
 class _Datetime(_REAL_DATETIME, metaclass=_PassesForReal):
+    """Stands in for ``datetime.datetime`` in user modules; everything it makes is a real one."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> _datetime.datetime:  # type: ignore[misc]
+        return _REAL_DATETIME(*args, **kwargs)
+
     @classmethod
     def now(cls, tz: _datetime.tzinfo | None = None) -> _datetime.datetime:  # type: ignore[override]
         value = _REAL_DATETIME.now(tz)
@@ -67,6 +72,11 @@ class _Datetime(_REAL_DATETIME, metaclass=_PassesForReal):
 
 
 class _Date(_REAL_DATE, metaclass=_PassesForReal):
+    """Stands in for ``datetime.date`` in user modules; everything it makes is a real one."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> _datetime.date:  # type: ignore[misc]
+        return _REAL_DATE(*args, **kwargs)
+
     @classmethod
     def today(cls) -> _datetime.date:  # type: ignore[override]
         return _Datetime.now().date()

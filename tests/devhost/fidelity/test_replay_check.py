@@ -8,6 +8,7 @@ here clock, random and uuid use in orchestrator code fails on its first local ru
 import random
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,13 @@ def poll_until_done(url: str) -> dict[str, Any]:
             return status
         time.sleep(0.05)
     raise AssertionError("the instance did not finish")
+
+
+def test_user_code_still_makes_real_datetimes(host: DevHost) -> None:
+    """The check's stand-ins for ``datetime`` in user modules (this one included, once a checked
+    episode has run) shift only the checking thread's clock and make real ``datetime`` objects."""
+    host.wait_for(host.start("deterministic"))
+    made = datetime(2000, 1, 1)
+    assert type(made) is type(made.replace(year=2001))
+    assert repr(made) == "datetime.datetime(2000, 1, 1, 0, 0)"
+    assert isinstance(made, datetime)
