@@ -2,6 +2,7 @@
 
     python benchmarks/devhost_throughput.py --store memory --count 2000
     python benchmarks/devhost_throughput.py --store tables --count 600   # needs Azurite
+    add --worker-processes 2 to run activities and episodes in worker processes
 
 A closed loop keeps ``--concurrency`` orchestrations in flight; latency is from start_new to the
 Completed status, as a client polling the status would see it (without the polling delay).
@@ -31,6 +32,7 @@ from devhost.instance import COMPLETED  # noqa: E402
 from devhost.runtime import TaskHub  # noqa: E402
 from devhost.store import InstanceStore  # noqa: E402
 from devhost.store.memory import MemoryStore  # noqa: E402
+from devhost.workers import WorkerPool  # noqa: E402
 
 APP = Path(__file__).parent / "apps" / "chain"
 
@@ -51,11 +53,23 @@ def make_store(kind: str) -> Iterator[InstanceStore]:
         handle.stop()
 
 
-async def run(store_kind: str, count: int, concurrency: int) -> dict[str, object]:
+async def run(store_kind: str, count: int, concurrency: int, workers: int) -> dict[str, object]:
     with make_store(store_kind) as store:
-        return await measure(
-            TaskHub(load_app(APP), store, WallClock(), HostConfig()), count, concurrency, store_kind
+        pool = None
+        if workers > 0:
+            # As on the Functions host: activities and episodes in language-worker processes.
+            pool = WorkerPool(workers, APP / "function_app.py")
+            await pool.start()
+        hub = TaskHub(
+            load_app(APP),
+            store,
+            WallClock(),
+            HostConfig(),
+            activity_runner=pool,
+            episode_runner=pool,
         )
+        result = await measure(hub, count, concurrency, store_kind)
+        return {**result, "worker_processes": workers}
 
 
 async def measure(hub: TaskHub, count: int, concurrency: int, store_kind: str) -> dict[str, object]:
@@ -94,9 +108,16 @@ def main() -> None:
     parser.add_argument("--store", choices=["memory", "tables"], default="memory")
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=0,
+        help="run activities and episodes in this many worker processes (0: in this process)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    print(json.dumps(asyncio.run(run(args.store, args.count, args.concurrency))))
+    result = asyncio.run(run(args.store, args.count, args.concurrency, args.worker_processes))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
