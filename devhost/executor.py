@@ -46,6 +46,7 @@ CHANGED_CODE = (
     "Was a change made to the orchestrator code after this instance had already started running?"
 )
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+MAX_DELAY_MS = 6 * 24 * 3600 * 1000  # the Azure Storage provider's longest delay (6 days)
 
 
 class NonDeterminism(Exception):
@@ -150,9 +151,12 @@ class Replay:
         actions: list[dict[str, Any]],
         orchestrator_failure: str | None,
         finished: bool,
+        instance_ids: tuple[str, ...] = (),
     ) -> None:
         self._functions = functions
         self._execution_id = execution_id
+        # This instance's id and its parent's: a sub-orchestration may not take either.
+        self._own_ids = {instance_id.casefold() for instance_id in instance_ids}
         self._actions = actions
         # The SDK raised (or the shim failed before replaying): thrown once every action is done.
         self._orchestrator_failure = orchestrator_failure
@@ -169,7 +173,8 @@ class Replay:
         self._continue_input: Any = None
         self._carried: list[dict[str, Any]] = []
         self._now = ""
-        self.missing: set[tuple[str, str]] = set()  # (kind, name) of calls to unknown functions
+        # Calls the extension refuses before scheduling them: (function name, its message).
+        self.refused: set[tuple[str, str]] = set()
 
     # ----------------------------------------------------------------- the history
 
@@ -364,16 +369,39 @@ class Replay:
             self._functions.activities if kind == "activity" else self._functions.orchestrators
         )
         known = resolve_name(registered, name)
-        if known is None:
-            # The extension throws before scheduling anything and the shim swallows the error,
-            # so the SDK waits for this task for ever. Azure logs nothing; devhost's runtime
-            # reports ``missing`` loudly.
-            self.missing.add((kind, name))
+        refusal = (
+            unknown_function_message(registered, name, kind)
+            if known is None
+            else self._refusal(action, kind)
+        )
+        if known is None or refusal is not None:
+            assert refusal is not None
+            # DurableOrchestrationContext.CallDurableTaskFunctionAsync throws before anything is
+            # scheduled and the shim swallows the error, so the SDK waits for this task for
+            # ever. Azure logs nothing; devhost's runtime reports ``refused`` loudly.
+            self.refused.add((name, refusal))
             return _resolved()
         retry = action.get("retryOptions")
         if action.get("actionType") not in RETRY_CHILDREN or not retry:
             return self._attempt(action, kind, known).future
         return self._with_retries(action, kind, known, retry)
+
+    def _refusal(self, action: dict[str, Any], kind: str) -> str | None:
+        """The extension's argument checks on a call to a function that exists."""
+        retry = action.get("retryOptions") or {}
+        if int(retry.get("firstRetryIntervalInMilliseconds", 0)) > MAX_DELAY_MS:
+            # AzureStorageDurabilityProvider.ValidateDelayTime.
+            return "The Azure Storage provider supports a maximum of 6 days for time-based delays"
+        child_id = action.get("instanceId")
+        if kind == "suborchestration" and child_id:
+            if str(child_id).casefold() in self._own_ids:
+                return (
+                    "The instance ID of a sub-orchestration must be different than the instance "
+                    "ID of a parent orchestration."
+                )
+            if str(child_id).startswith("@"):
+                return "Orchestration instance ids must not start with @."
+        return None
 
     def _with_retries(
         self, action: dict[str, Any], kind: str, name: str, retry: dict[str, Any]
@@ -447,6 +475,22 @@ class Replay:
     def _after(self, delay: timedelta) -> str:
         now = datetime.strptime(self._now, TIMESTAMP_FORMAT)
         return format_timestamp(now + delay)
+
+
+def unknown_function_message(registered: dict[str, Any], name: str, kind: str) -> str:
+    """DurableTaskExtension's message for a call to a function the app does not have."""
+    what = "an activity" if kind == "activity" else "an orchestrator"
+    plural = "activity" if kind == "activity" else "orchestrator"
+    known = "', '".join(sorted(registered))
+    info = (
+        f"The following are the known {plural} functions: '{known}'."
+        if known
+        else f"No {plural} functions are currently registered!"
+    )
+    return (
+        f"The function '{name}' doesn't exist, is disabled, or is not {what} function. "
+        f"Additional info: {info}"
+    )
 
 
 def resolve_name(registered: dict[str, Any], name: str) -> str | None:

@@ -285,6 +285,7 @@ class TaskHub(ManagementOperations):
             result.top_actions,
             failure_text,
             finished=result.is_done or result.error is not None,
+            instance_ids=tuple(filter(None, (state.instance_id, state.parent_instance_id))),
         )
         too_big = (
             custom_status_violation(result.custom_status) if result.has_custom_status else None
@@ -297,8 +298,8 @@ class TaskHub(ManagementOperations):
                 else f"Orchestrator function '{state.name}' failed: {too_big}"
             )
         outcome = replay.run([*state.history, *fresh])
-        for kind, name in sorted(replay.missing):
-            self._report_missing(state, kind, name)
+        for name, refusal in sorted(replay.refused):
+            self._report_refused(state, name, refusal)
         return Replayed(outcome, custom_status_fits=too_big is None)
 
     def _take_decisions(
@@ -337,22 +338,18 @@ class TaskHub(ManagementOperations):
             id_key, _ = decisions.COMPLETION_EVENTS[kind]
             self.dispatcher.forget_timer(state.instance_id, int(event[id_key]))
 
-    def _report_missing(self, state: InstanceState, kind: str, name: str) -> None:
-        key = (state.instance_id, state.execution_id, kind, name)
+    def _report_refused(self, state: InstanceState, name: str, refusal: str) -> None:
+        key = (state.instance_id, state.execution_id, name, refusal)
         if key in self._reported_missing:
             return
         self._reported_missing.add(key)
-        known = sorted(
-            self.functions.activities if kind == "activity" else self.functions.orchestrators
-        )
         log.error(
-            "orchestrator %s (%s) calls '%s', which is not %s function of this app (known: %s). "
-            "As on Azure, nothing is scheduled and the instance waits for it for ever.",
+            "orchestrator %s (%s) calls '%s', which the host refuses: %s As on Azure, nothing "
+            "is scheduled and the instance waits for it for ever.",
             state.name,
             state.instance_id,
             name,
-            "an activity" if kind == "activity" else "an orchestrator",
-            ", ".join(known) or "none",
+            refusal,
         )
 
     def _after_save(self, state: InstanceState, to_dispatch: list[PendingWork]) -> None:

@@ -338,6 +338,37 @@ class TestTimersAndNames:
         assert any("no_such_activity" in record.getMessage() for record in caplog.records)
         host.terminate(instance_id, "test over")
 
+    @pytest.mark.parametrize(
+        ("kind", "message"),
+        [
+            (
+                "own_id",
+                "The instance ID of a sub-orchestration must be different than the instance ID "
+                "of a parent orchestration.",
+            ),
+            ("at_id", "Orchestration instance ids must not start with @."),
+            (
+                "long_retry",
+                "The Azure Storage provider supports a maximum of 6 days for time-based delays",
+            ),
+        ],
+    )
+    def test_a_call_the_extension_refuses_waits_for_ever_and_is_logged(
+        self, host: DevHost, caplog: pytest.LogCaptureFixture, kind: str, message: str
+    ) -> None:
+        """DurableOrchestrationContext.CallDurableTaskFunctionAsync (extension 3.x) checks a
+        sub-orchestration's id and (AzureStorageDurabilityProvider.ValidateDelayTime) a retry
+        interval before scheduling; the shim swallows what they throw, so nothing is scheduled
+        and the instance waits. devhost logs the extension's message."""
+        with caplog.at_level(logging.ERROR, logger="devhost"):
+            instance_id = host.start("refused_call", kind)
+            host.wait_idle()
+        state = host.state(instance_id)
+        assert state.runtime_status == RUNNING
+        assert state.pending == {}
+        assert any(message in record.getMessage() for record in caplog.records)
+        host.terminate(instance_id, "test over")
+
     def test_a_sub_orchestration_gets_cores_default_instance_id(self, host: DevHost) -> None:
         """TaskOrchestrationContext.CreateSubOrchestrationInstanceCore (core-v3.9.0): an id not
         given is the parent's execution id and the task's sequence number."""

@@ -199,3 +199,15 @@ def versioned(context: df.DurableOrchestrationContext):
 @app.orchestration_trigger(context_name="context")
 def version_of(context: df.DurableOrchestrationContext):
     return context.version
+
+
+@app.orchestration_trigger(context_name="context")
+def refused_call(context: df.DurableOrchestrationContext):
+    """Calls the extension refuses before scheduling them, picked by the input."""
+    kind = context.get_input()
+    if kind == "own_id":
+        return (yield context.call_sub_orchestrator("child", None, context.instance_id))
+    if kind == "at_id":
+        return (yield context.call_sub_orchestrator("child", None, "@entity-like"))
+    seven_days_ms = 7 * 24 * 3600 * 1000
+    return (yield context.call_activity_with_retry("echo", df.RetryOptions(seven_days_ms, 2), 1))
