@@ -27,7 +27,9 @@ from typing import Any
 from azure.durable_functions.models.actions.ActionType import ActionType
 
 from devhost.app_loader import FunctionIndex
+from devhost.decisions import COMPLETION_EVENTS, FAILURE_EVENTS
 from devhost.history import EventType, format_timestamp
+from devhost.limits import unknown_function_message
 
 log = logging.getLogger("devhost")
 
@@ -208,16 +210,9 @@ class Replay:
             EventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
         ):
             self._match(event)
-        elif kind in (
-            EventType.TASK_COMPLETED,
-            EventType.TASK_FAILED,
-            EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED,
-            EventType.SUB_ORCHESTRATION_INSTANCE_FAILED,
-        ):
-            failed = kind in (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_INSTANCE_FAILED)
-            self._complete(int(event["TaskScheduledId"]), failed)
-        elif kind == EventType.TIMER_FIRED:
-            self._complete(int(event["TimerId"]), False)
+        elif kind in COMPLETION_EVENTS:
+            id_key, _ = COMPLETION_EVENTS[kind]
+            self._complete(int(event[id_key]), kind in FAILURE_EVENTS)
         elif kind == EventType.EVENT_RAISED:
             self._raise(event)
 
@@ -370,7 +365,9 @@ class Replay:
         )
         known = resolve_name(registered, name)
         refusal = (
-            unknown_function_message(registered, name, kind)
+            unknown_function_message(
+                registered, name, "activity" if kind == "activity" else "orchestrator"
+            )
             if known is None
             else self._refusal(action, kind)
         )
@@ -475,22 +472,6 @@ class Replay:
     def _after(self, delay: timedelta) -> str:
         now = datetime.strptime(self._now, TIMESTAMP_FORMAT)
         return format_timestamp(now + delay)
-
-
-def unknown_function_message(registered: dict[str, Any], name: str, kind: str) -> str:
-    """DurableTaskExtension's message for a call to a function the app does not have."""
-    what = "an activity" if kind == "activity" else "an orchestrator"
-    plural = "activity" if kind == "activity" else "orchestrator"
-    known = "', '".join(sorted(registered))
-    info = (
-        f"The following are the known {plural} functions: '{known}'."
-        if known
-        else f"No {plural} functions are currently registered!"
-    )
-    return (
-        f"The function '{name}' doesn't exist, is disabled, or is not {what} function. "
-        f"Additional info: {info}"
-    )
 
 
 def resolve_name(registered: dict[str, Any], name: str) -> str | None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from azure.durable_functions.models.actions.ActionType import ActionType
-
-from devhost.app_loader import FunctionIndex
 
 # DurableOrchestrationContext.SetCustomStatus: MaxCustomStatusPayloadSizeInKB.
 MAX_CUSTOM_STATUS_KB = 16
@@ -51,16 +50,18 @@ def custom_status_violation(value: Any) -> str | None:
     )
 
 
-def missing_orchestrator_message(functions: FunctionIndex, name: str) -> str:
-    """How an instance of an orchestrator the app no longer has fails (OrchestrationMiddleware)."""
-    known = "', '".join(sorted(functions.orchestrators))
+def unknown_function_message(registered: Iterable[str], name: str, kind: str) -> str:
+    """DurableTaskExtension.GetInvalid{Activity,Orchestrator}FunctionMessage: ``kind`` is
+    ``activity`` or ``orchestrator``; the known names are listed in registration order."""
+    known = "', '".join(registered)
     info = (
-        f"The following are the known orchestrator functions: '{known}'."
+        f"The following are the known {kind} functions: '{known}'."
         if known
-        else "No orchestrator functions are currently registered!"
+        else f"No {kind} functions are currently registered!"
     )
+    article = "an" if kind[0] in "aeiou" else "a"
     return (
-        f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function. "
+        f"The function '{name}' doesn't exist, is disabled, or is not {article} {kind} function. "
         f"Additional info: {info}"
     )
 

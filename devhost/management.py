@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from devhost.executor import resolve_name
 from devhost.history import EventType, make_event
 from devhost.instance import FAILED, PENDING, SUSPENDED, InstanceState
+from devhost.limits import unknown_function_message
 from devhost.rewind import rewind_history
 
 if TYPE_CHECKING:
@@ -106,7 +107,9 @@ class ManagementOperations:
         its ExecutionStarted event does on Azure.
         """
         if resolve_name(self.functions.orchestrators, name) is None:
-            raise UnknownOrchestrator(self.unknown_orchestrator_message(name))
+            raise UnknownOrchestrator(
+                unknown_function_message(self.functions.orchestrators, name, "orchestrator")
+            )
         if parent is None and instance_id:
             check_instance_id(instance_id)
         instance_id = instance_id or uuid.uuid4().hex
@@ -150,19 +153,6 @@ class ManagementOperations:
             raise
         self._kick(instance_id)
         return instance_id
-
-    def unknown_orchestrator_message(self, name: str) -> str:
-        """DurableTaskExtension.GetInvalidOrchestratorFunctionMessage."""
-        message = (
-            f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator "
-            "function. Additional info: "
-        )
-        known = list(self.functions.orchestrators)
-        if known:
-            return message + "The following are the known orchestrator functions: '{}'.".format(
-                "', '".join(known)
-            )
-        return message + "No orchestrator functions are currently registered!"
 
     async def restart(self, instance_id: str, with_new_instance_id: bool = True) -> str:
         """Start the instance's orchestrator again with its input (DurableClient.RestartAsync):

@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from azure.durable_functions.models.actions.ActionType import ActionType
+
 from devhost.episode import EpisodeResult, call_orchestrator, decode_episode
 
 SHIFT = _datetime.timedelta(days=1, hours=11, minutes=7, seconds=13, microseconds=250_000)
@@ -273,15 +275,12 @@ def describe_difference(first: EpisodeResult, second: EpisodeResult) -> str | No
 
 def describe_action(action: dict[str, Any]) -> str:
     name = action.get("functionName") or action.get("externalEventName")
-    kind = {
-        0: "CallActivity",
-        1: "CallActivityWithRetry",
-        2: "CallSubOrchestrator",
-        3: "CallSubOrchestratorWithRetry",
-        4: "ContinueAsNew",
-        5: "CreateTimer",
-        6: "WaitForExternalEvent",
-    }.get(action.get("actionType", -1), f"action type {action.get('actionType')}")
+    try:
+        # CALL_ACTIVITY_WITH_RETRY -> CallActivityWithRetry, the SDK's own action names.
+        words = ActionType(action.get("actionType")).name.split("_")
+        kind = "".join(word.capitalize() for word in words)
+    except ValueError:
+        kind = f"action type {action.get('actionType')}"
     details = [repr(name)] if name else []
     if "fireAt" in action:
         details.append(f"fireAt={action['fireAt']}")
@@ -299,4 +298,7 @@ def _clip(text: str, limit: int = 160) -> str:
 
 
 def _shift_text() -> str:
-    return "1 day 11:07:13.25"
+    """SHIFT as 1 day 11:07:13.25."""
+    hours, rest = divmod(SHIFT.seconds, 3600)
+    seconds = rest % 60 + SHIFT.microseconds / 1e6
+    return f"{SHIFT.days} day {hours:02d}:{rest // 60:02d}:{seconds:05.2f}"

@@ -43,7 +43,7 @@ from devhost.instance import (
 )
 from devhost.limits import (
     custom_status_violation,
-    missing_orchestrator_message,
+    unknown_function_message,
     unsupported_action,
 )
 from devhost.management import ManagementOperations
@@ -93,7 +93,7 @@ class TaskHub(ManagementOperations):
         )
         self._episodes: EpisodeRunner = episode_runner or InProcessEpisodes()
         self._closed = False
-        self._reported_missing: set[tuple[str, str, str, str]] = set()
+        self._reported: set[tuple[str, str, str, str]] = set()
         # CPU spent inside orchestrator episodes (SDK replay + user code), per orchestrator.
         self.orchestrator_cpu_seconds: dict[str, float] = defaultdict(float)
 
@@ -204,7 +204,11 @@ class TaskHub(ManagementOperations):
         name = resolve_name(self.functions.orchestrators, state.name)
         began = time.perf_counter()
         if name is None:
-            result = EpisodeResult(error=missing_orchestrator_message(self.functions, state.name))
+            result = EpisodeResult(
+                error=unknown_function_message(
+                    self.functions.orchestrators, state.name, "orchestrator"
+                )
+            )
         else:
             played = self.persistence.played_json(state)
             history_json = "[" + decisions.joined(played, [started, *batch]) + "]"
@@ -217,13 +221,10 @@ class TaskHub(ManagementOperations):
         elapsed_ms = (time.perf_counter() - began) * 1000
 
         replayed = self._replay(state, result, [started, *batch])
-        first_episode = not any(
-            event["EventType"] == EventType.ORCHESTRATOR_COMPLETED for event in state.history
-        )
         if replayed.custom_status_fits:
             if result.has_custom_status:
                 state.custom_status = json.dumps(result.custom_status)
-            elif not first_episode:
+            elif any(e["EventType"] == EventType.ORCHESTRATOR_COMPLETED for e in state.history):
                 # The SDK omits a falsy status; the host then records none (it clears). Only the
                 # first episode after continue-as-new keeps the generation before's.
                 state.custom_status = None
@@ -340,9 +341,9 @@ class TaskHub(ManagementOperations):
 
     def _report_refused(self, state: InstanceState, name: str, refusal: str) -> None:
         key = (state.instance_id, state.execution_id, name, refusal)
-        if key in self._reported_missing:
+        if key in self._reported:
             return
-        self._reported_missing.add(key)
+        self._reported.add(key)
         log.error(
             "orchestrator %s (%s) calls '%s', which the host refuses: %s As on Azure, nothing "
             "is scheduled and the instance waits for it for ever.",
@@ -363,8 +364,8 @@ class TaskHub(ManagementOperations):
         it untouched for a worker of a compatible version."""
         if not versioning.fails_on_mismatch(self.config):
             key = (state.instance_id, state.execution_id, "version", str(state.version))
-            if key not in self._reported_missing:
-                self._reported_missing.add(key)
+            if key not in self._reported:
+                self._reported.add(key)
                 log.warning(
                     "orchestrator %s (%s): version %r does not match this host's defaultVersion "
                     "%r (versionMatchStrategy %s); it waits, untouched, for a compatible host",
