@@ -16,6 +16,16 @@ from devhost.testing import DevHost
 APPS = Path(__file__).parent / "apps"
 
 
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie waiting to be reaped does not count)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    state = next(line for line in status.splitlines() if line.startswith("State:"))
+    return not any(flag in state for flag in ("Z (zombie)", "X (dead)"))
+
+
 @pytest.fixture
 def host() -> Iterator[DevHost]:
     """The `basics` fixture app on the in-memory store and a virtual clock."""

@@ -10,19 +10,10 @@ import pytest
 import requests
 
 from devhost.process import DevHostProcess
+from tests.devhost.conftest import alive
 from tests.devhost.test_crash_recovery import crash_app, hub_of  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.azurite
-
-
-def alive(pid: int) -> bool:
-    """Whether a process runs (a zombie waiting to be reaped does not count)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    state = next(line for line in status.splitlines() if line.startswith("State:"))
-    return not any(flag in state for flag in ("Z (zombie)", "X (dead)"))
 
 
 def test_activities_run_in_worker_processes_that_die_with_the_host(

@@ -16,20 +16,11 @@ from pathlib import Path
 import pytest
 
 from devhost.process import DevHostProcess
+from tests.devhost.conftest import alive
 
 APP = Path(__file__).parents[1] / "apps" / "fidelity_lifecycle"
 START = "/runtime/webhooks/durabletask/orchestrators/slow"
 STOP_BUDGET_SECONDS = 2.0
-
-
-def alive(pid: int) -> bool:
-    """Whether a process runs (a zombie waiting to be reaped does not count)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    state = next(line for line in status.splitlines() if line.startswith("State:"))
-    return not any(flag in state for flag in ("Z (zombie)", "X (dead)"))
 
 
 @pytest.mark.parametrize("signal_name", ["interrupt", "terminate"], ids=["Ctrl-C", "SIGTERM"])
