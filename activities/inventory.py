@@ -11,6 +11,7 @@ from shared.chaos import chaotic
 from shared.idempotency import LedgerRecord, UnitOfWork
 from shared.ledgers import applied_value, ledger_for, reply
 from shared.models import ReserveInventory, StepCall, whole_number
+from shared.saga.activity import saga_activity
 from shared.saga.outcome import failure, ok
 
 INVENTORY_TABLE = "Inventory"
@@ -22,6 +23,7 @@ bp = Blueprint()
 
 
 @bp.activity_trigger(input_name="call")
+@saga_activity
 @chaotic
 def reserve_inventory(call: dict) -> dict[str, Any]:
     """Move one order line's quantity from available to reserved; UnknownSku or OutOfStock."""
@@ -57,6 +59,7 @@ def reserve_inventory(call: dict) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="call")
+@saga_activity
 @chaotic
 def release_inventory(call: dict) -> dict[str, Any]:
     """Compensates `reserve_inventory`: give back exactly what it reserved; tombstone a

@@ -12,6 +12,7 @@ from shared.chaos import chaotic
 from shared.idempotency import LedgerRecord, UnitOfWork
 from shared.ledgers import applied_value, ledger_for, reply
 from shared.models import ConfirmOrder, CreateOrder, StepCall
+from shared.saga.activity import saga_activity
 from shared.saga.outcome import failure, ok
 
 ORDERS_TABLE = "Orders"
@@ -24,6 +25,7 @@ bp = Blueprint()
 
 
 @bp.activity_trigger(input_name="call")
+@saga_activity
 @chaotic
 def create_order(call: dict) -> dict[str, Any]:
     """Create the order as Pending; OrderExists if another key already created this order id."""
@@ -60,6 +62,7 @@ def create_order(call: dict) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="call")
+@saga_activity
 @chaotic
 def cancel_order(call: dict) -> dict[str, Any]:
     """Compensates `create_order`: a created order becomes Cancelled; one never created is
@@ -78,6 +81,7 @@ def cancel_order(call: dict) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="call")
+@saga_activity
 @chaotic
 def confirm_order(call: dict) -> dict[str, Any]:
     """Mark the order Confirmed with its total (a retriable step: it has no business failure)."""

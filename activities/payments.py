@@ -11,6 +11,7 @@ from shared.chaos import chaotic
 from shared.idempotency import LedgerRecord, UnitOfWork
 from shared.ledgers import applied_value, ledger_for, reply
 from shared.models import ChargePayment, StepCall, whole_number
+from shared.saga.activity import saga_activity
 from shared.saga.outcome import failure, ok
 
 ACCOUNTS_TABLE = "Accounts"
@@ -22,6 +23,7 @@ bp = Blueprint()
 
 
 @bp.activity_trigger(input_name="call")
+@saga_activity
 @chaotic
 def charge_payment(call: dict) -> dict[str, Any]:
     """Debit the order's amount from the customer's account; AccountNotFound or
@@ -49,6 +51,7 @@ def charge_payment(call: dict) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="call")
+@saga_activity
 @chaotic
 def refund_payment(call: dict) -> dict[str, Any]:
     """Compensates `charge_payment`: credit back exactly what it took; tombstone a charge that

@@ -12,6 +12,7 @@ from shared.chaos import chaotic
 from shared.idempotency import UnitOfWork
 from shared.ledgers import ledger_for, reply
 from shared.models import ScheduleShipment, StepCall
+from shared.saga.activity import saga_activity
 from shared.saga.outcome import failure, ok
 from shared.settings import get_settings
 
@@ -31,6 +32,7 @@ def shipment_id(order_id: str) -> str:
 
 
 @bp.activity_trigger(input_name="call")
+@saga_activity
 @chaotic
 def schedule_shipment(call: dict) -> dict[str, Any]:
     """Schedule the order's shipment (the pivot: never compensated); ShippingUnavailable when

@@ -7,9 +7,10 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal, ParamSpec, TypeVar
+from typing import ClassVar, Literal, ParamSpec, TypeVar
 
 from shared.errors import SagaError
+from shared.saga.activity import call_key
 from shared.settings import Settings, get_settings
 
 When = Literal["before", "after"]
@@ -63,7 +64,7 @@ def chaotic(activity: Callable[P, R]) -> Callable[P, R]:
         when = chaos.draw() if chaos is not None else None
         if when is None:
             return activity(*args, **kwargs)
-        fault = ChaosFault(name, _key_of(*args, *kwargs.values()), when)
+        fault = ChaosFault(name, call_key(*args, *kwargs.values()), when)
         if when == "before":
             raise fault
         activity(*args, **kwargs)
@@ -96,10 +97,3 @@ def current_chaos() -> Chaos | None:
                     )
                 state = _state = (settings, chaos)
     return state[1]
-
-
-def _key_of(*arguments: Any) -> str | None:
-    for argument in arguments:
-        if isinstance(argument, dict) and isinstance(argument.get("key"), str):
-            return str(argument["key"])
-    return None

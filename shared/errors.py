@@ -3,10 +3,20 @@
 SagaError                     base; `retryable` is False unless a subclass says otherwise
 ├── SettingsError             a configuration variable is malformed or missing   (variable)
 ├── SagaDefinitionError       a saga definition breaks a rule (shared.saga, also a ValueError)
+├── StepFailed                a plain-code saga's step failed (shared.saga.chain)  (step, error)
+├── InvalidStepInput          an activity's call or input is malformed (also a ValueError)
 ├── IdempotencyConflict       a key was reused for a different request           (key)
 ├── TransactionTooLarge       a unit of work exceeds a Table storage limit       (key, limit)
-└── TransientStorageError     storage cannot complete it now; retry later        (key)
-    └── ContentionExhausted   concurrent writers won every attempt               (key, attempts)
+├── PermanentError            an activity's fault no retry can fix, declared so on purpose
+├── TransientStorageError     storage cannot complete it now; retry later        (key)
+│   └── ContentionExhausted   concurrent writers won every attempt               (key, attempts)
+└── ChaosFault                a fault injected on purpose (shared.chaos; retryable)
+
+In a saga activity (`shared.saga.activity.saga_activity`), a non-retryable SagaError ends the
+step at its first attempt as a failure with its own code: InvalidStepInput -> InvalidStepInput,
+IdempotencyConflict -> IdempotencyKeyReused, any other (PermanentError, TransactionTooLarge, ...)
+-> PermanentFault. Every other exception, a plain ValueError included, is a fault the engine
+retries with backoff: an activity that knows retrying is futile raises PermanentError.
 """
 
 from __future__ import annotations
@@ -28,6 +38,11 @@ class SettingsError(SagaError):
         self.variable = variable
 
 
+class InvalidStepInput(SagaError, ValueError):
+    """The call an activity received, or the input in it, is malformed: the orchestrator's bug,
+    which the same call can never get past (the message names the field)."""
+
+
 class IdempotencyConflict(SagaError):
     """An idempotency key that already has a record was used again with a different request."""
 
@@ -43,6 +58,11 @@ class TransactionTooLarge(SagaError):
         super().__init__(f"transaction for idempotency key {key!r} exceeds {limit}")
         self.key = key
         self.limit = limit
+
+
+class PermanentError(SagaError):
+    """Raised by an activity on purpose for a fault retrying cannot fix, where it cannot simply
+    return ``failure(code, message)``; the step fails at once with code PermanentFault."""
 
 
 class TransientStorageError(SagaError):

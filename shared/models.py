@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, Self, TypeVar
 
+from shared.errors import InvalidStepInput
 from shared.idempotency import compensation_key
 
 _COUNTRY = re.compile(r"[A-Z]{2}")
@@ -14,8 +15,9 @@ _COUNTRY = re.compile(r"[A-Z]{2}")
 
 class InputModel(Protocol):
     """An activity input: `from_json` takes camelCase JSON (`orderId`) to snake_case attributes
-    (`order_id`) and raises a ValueError naming the field for anything invalid, because bad
-    input is the orchestrator's bug. Money is whole cents, quantities whole numbers from 1."""
+    (`order_id`) and raises InvalidStepInput (a ValueError) naming the field for anything
+    invalid: bad input is the orchestrator's bug, which no retry can fix (`saga_activity` makes it
+    the step's InvalidStepInput failure). Money is whole cents, quantities whole numbers from 1."""
 
     @classmethod
     def from_json(cls, data: object) -> Self: ...
@@ -33,12 +35,12 @@ class StepCall(Generic[M]):
 
     @classmethod
     def parse(cls, call: object, model: type[M]) -> StepCall[M]:
-        """Validate the wrapper and its input; ValueError if either is malformed."""
+        """Validate the wrapper and its input; InvalidStepInput if either is malformed."""
         # A compensation's call may also carry `actionKey`; it must agree with `key`.
         fields = _fields(call, "activity call", {"key", "input"}, optional=frozenset({"actionKey"}))
         step = cls(_text(fields, "key", "activity call"), model.from_json(fields["input"]))
         if "actionKey" in fields and fields["actionKey"] != step.action_key:
-            raise ValueError(
+            raise InvalidStepInput(
                 f"activity call: actionKey {fields['actionKey']!r} does not match key {step.key!r}"
             )
         return step
@@ -48,7 +50,9 @@ class StepCall(Generic[M]):
         """For a compensation's call, the key of the action it undoes."""
         suffix = compensation_key("")
         if not self.key.endswith(suffix) or self.key == suffix:
-            raise ValueError(f"key {self.key!r} is not a compensation key (ends with {suffix!r})")
+            raise InvalidStepInput(
+                f"key {self.key!r} is not a compensation key (ends with {suffix!r})"
+            )
         return self.key.removesuffix(suffix)
 
 
@@ -84,10 +88,12 @@ class CreateOrder:
         fields = _fields(data, what, {"orderId", "customerId", "items", "shippingAddress"})
         items = fields["items"]
         if not isinstance(items, list) or not items:
-            raise ValueError(f"{what}: items must be a non-empty list, got {items!r:.100}")
+            raise InvalidStepInput(f"{what}: items must be a non-empty list, got {items!r:.100}")
         address = fields["shippingAddress"]
         if not isinstance(address, dict):
-            raise ValueError(f"{what}: shippingAddress must be an object, got {address!r:.100}")
+            raise InvalidStepInput(
+                f"{what}: shippingAddress must be an object, got {address!r:.100}"
+            )
         _country(address.get("country"), f"{what}: shippingAddress.country")
         return cls(
             _text(fields, "orderId", what),
@@ -193,7 +199,7 @@ def _fields(
     data: object, what: str, names: set[str], *, optional: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise ValueError(f"{what} must be an object with {sorted(names)}, got {data!r:.100}")
+        raise InvalidStepInput(f"{what} must be an object with {sorted(names)}, got {data!r:.100}")
     missing, unknown = names - data.keys(), data.keys() - names - optional
     problems = [
         f"{label} field(s) {sorted(odd)}"
@@ -201,14 +207,14 @@ def _fields(
         if odd
     ]
     if problems:
-        raise ValueError(f"{what}: " + " and ".join(problems))
+        raise InvalidStepInput(f"{what}: " + " and ".join(problems))
     return data
 
 
 def _text(fields: dict[str, Any], name: str, what: str) -> str:
     value = fields[name]
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{what}: {name} must be a non-empty string, got {value!r:.100}")
+        raise InvalidStepInput(f"{what}: {name} must be a non-empty string, got {value!r:.100}")
     return value
 
 
@@ -216,12 +222,17 @@ def _positive(fields: dict[str, Any], name: str, what: str) -> int:
     value = fields[name]
     # bool is an int subclass; True is not a quantity.
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{what}: {name} must be a whole number from 1 up, got {value!r:.100}")
+        raise InvalidStepInput(
+            f"{what}: {name} must be a whole number from 1 up, got {value!r:.100}"
+        )
     return value
 
 
 def _cents(fields: dict[str, Any], name: str, what: str) -> int:
-    return whole_number(fields[name], f"{what}: {name}")
+    try:
+        return whole_number(fields[name], f"{what}: {name}")
+    except ValueError as error:
+        raise InvalidStepInput(str(error)) from None
 
 
 def whole_number(value: object, what: str) -> int:
@@ -233,5 +244,7 @@ def whole_number(value: object, what: str) -> int:
 
 def _country(value: object, what: str) -> str:
     if not isinstance(value, str) or not _COUNTRY.fullmatch(value):
-        raise ValueError(f"{what} must be a two-letter ISO 3166-1 code like 'NL', got {value!r}")
+        raise InvalidStepInput(
+            f"{what} must be a two-letter ISO 3166-1 code like 'NL', got {value!r}"
+        )
     return value

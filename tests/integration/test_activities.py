@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,7 +17,6 @@ from azure.data.tables import TableClient
 from activities import inventory, orders, payments, shipping
 from shared import storage
 from shared.chaos import ChaosFault
-from shared.errors import IdempotencyConflict
 from shared.idempotency import TableLedger, compensation_key
 from shared.ledgers import ALREADY_COMPENSATED, ledger_for, memory_ledgers, use_ledgers
 from shared.models import (
@@ -402,7 +402,8 @@ class TestOrders:
         assert order_of(ids) is None
 
     def test_confirming_a_missing_or_cancelled_order_is_a_fault(self, ids: Ids) -> None:
-        """Neither can happen in a well-formed saga, so the step raises rather than guess."""
+        """Neither can happen in a well-formed saga, so the step raises rather than guess: a
+        plain ValueError, which saga_activity does not translate (retried, then the operator)."""
         with pytest.raises(ValueError, match="does not exist"):
             deliver(orders.confirm_order, ids.key("confirm_order"), confirm_input(ids))
         with_order(ids)
@@ -469,12 +470,27 @@ class TestInputs:
             ),
         ],
     )
-    def test_invalid_input_raises_a_value_error_naming_the_problem(
+    def test_invalid_input_is_an_invalid_step_input_failure_naming_the_problem(
         self, backend: str, activity: Activity, call: dict[str, Any], complaint: str
     ) -> None:
-        """Bad input is the orchestrator's bug: a precise ValueError, and nothing written."""
-        with pytest.raises(ValueError, match=complaint):
-            activity(call)
+        """Bad input is the orchestrator's bug, which no retry fixes: the activity replies with
+        the InvalidStepInput failure (not retried; the saga compensates) instead of raising."""
+        answer = activity(call)
+        assert code_of(answer) == "InvalidStepInput"
+        assert re.search(complaint, answer["error"]["message"])
+
+    def test_a_malformed_charge_is_refused_and_writes_nothing(self, ids: Ids) -> None:
+        """Refused before the ledger is touched: the balance is as it was, no record holds the
+        key, and the refusal is the same on every delivery."""
+        with_account(ids)
+        key = ids.key("charge_payment")
+        payload = {**charge_input(ids), "amountCents": "7.50"}
+        answer = deliver(payments.charge_payment, key, payload)
+        complaint = "charge_payment input: amountCents must be a whole number from 0 up, got '7.50'"
+        assert answer == {"ok": False, "error": {"code": "InvalidStepInput", "message": complaint}}
+        assert deliver(payments.charge_payment, key, payload) == answer
+        assert balance_of(ids) == BALANCE_CENTS
+        assert ledger_for(ACCOUNTS).record(ids.customer, key) is None
 
     def test_a_compensation_accepts_the_action_key_the_engine_sends(self, ids: Ids) -> None:
         """The engine may also pass `actionKey`; when it agrees with `key` it is accepted."""
@@ -482,14 +498,33 @@ class TestInputs:
         call = {"key": compensation_key(key), "actionKey": key, "input": reserve_input(ids)}
         assert inventory.release_inventory(call)["ok"] is True
 
-    def test_reusing_a_key_for_a_different_input_is_a_conflict(self, ids: Ids) -> None:
-        """A key names one request; another input under it is a bug, not a duplicate."""
+    def test_reusing_a_key_for_a_different_input_is_an_idempotency_key_reused_failure(
+        self, ids: Ids
+    ) -> None:
+        """A key names one request; another input under it is a bug, not a duplicate: the
+        ledger's IdempotencyConflict becomes the IdempotencyKeyReused failure (not retried),
+        nothing changes, and the first request still gets its own answer."""
         with_stock(ids)
         key = ids.key("reserve_inventory")
-        deliver(inventory.reserve_inventory, key, reserve_input(ids, 1))
-        with pytest.raises(IdempotencyConflict):
-            deliver(inventory.reserve_inventory, key, reserve_input(ids, 2))
+        first = deliver(inventory.reserve_inventory, key, reserve_input(ids, 1))
+        answer = deliver(inventory.reserve_inventory, key, reserve_input(ids, 2))
+        assert answer == {
+            "ok": False,
+            "error": {
+                "code": "IdempotencyKeyReused",
+                "message": f"idempotency key {key!r} was already used for a different request",
+            },
+        }
         assert stock_of(ids) == (STOCK - 1, 1)
+        assert deliver(inventory.reserve_inventory, key, reserve_input(ids, 1)) == first
+
+    def test_a_reused_key_is_refused_by_the_charge_too(self, ids: Ids) -> None:
+        with_account(ids)
+        key = ids.key("charge_payment")
+        deliver(payments.charge_payment, key, charge_input(ids, 100))
+        answer = deliver(payments.charge_payment, key, charge_input(ids, 200))
+        assert code_of(answer) == "IdempotencyKeyReused"
+        assert balance_of(ids) == BALANCE_CENTS - 100
 
 
 class TestInventory:

@@ -130,6 +130,26 @@ class TestOrderView:
         assert "sagaX" not in order["attention"]["message"]
 
     @pytest.mark.parametrize(
+        ("code", "message"),
+        [
+            ("InvalidStepInput", "charge_payment input: amountCents must be a whole number"),
+            ("IdempotencyKeyReused", "idempotency key 'o-1:charge_payment' was already used"),
+            ("PermanentFault", "transaction for idempotency key 'o-1:x' exceeds 100 operations"),
+            ("OrchestratorError", "KeyError: 'amountCents'"),
+        ],
+    )
+    def test_errors_no_retry_can_fix_show_a_fixed_text(self, code: str, message: str) -> None:
+        """Their messages name fields, keys and exceptions inside the app: the caller sees the
+        code and a fixed text; a malformed request is the app's error, not the customer's."""
+        failure = {"step": "charge_payment", "code": code, "message": message}
+        shown = view(runtime="Completed", output=record("Compensated", failure=failure))
+        assert shown["failure"]["code"] == code
+        assert shown["failure"]["message"] != message
+        assert "'" not in shown["failure"]["message"]
+        if code in ("InvalidStepInput", "IdempotencyKeyReused"):
+            assert "not at fault" in shown["failure"]["message"]
+
+    @pytest.mark.parametrize(
         "kwargs",
         [{"name": "other_orchestrator"}, {"saga_input": None}, {"saga_input": "not json"}],
     )
