@@ -1,8 +1,10 @@
-"""The saga engine: declare steps in a SagaDefinition, run it with ``yield from run_saga(...)``.
+"""The saga engine: declare steps in a SagaDefinition; run it with ``yield from run_saga(...)``,
+or drive it from plain code with ``run_saga_code`` and a try/finally compensation chain.
 
 Activities return ``ok(value)`` or ``failure(code, message)``; see ``outcome``.
 """
 
+from shared.saga.chain import SagaCode, StepFailed, run_saga_code
 from shared.saga.definition import (
     ActivityRef,
     ApprovalGate,
@@ -16,6 +18,7 @@ from shared.saga.definition import (
 )
 from shared.saga.keys import action_key, compensation_key
 from shared.saga.outcome import EngineCode, Envelope, StepError, failure, ok, parse_envelope
+from shared.saga.registration import check_registered
 from shared.saga.runner import run_saga
 from shared.saga.signals import CANCEL_EVENT, RETRY_EVENT
 from shared.saga.status import SagaStatus, StepStatus
@@ -37,17 +40,21 @@ __all__ = [
     "FanOut",
     "ParallelGroup",
     "RetryPolicy",
+    "SagaCode",
     "SagaDefinition",
     "SagaDefinitionError",
     "SagaStatus",
     "Step",
     "StepError",
+    "StepFailed",
     "StepKind",
     "StepStatus",
     "action_key",
+    "check_registered",
     "compensation_key",
     "failure",
     "ok",
     "parse_envelope",
     "run_saga",
+    "run_saga_code",
 ]

@@ -16,21 +16,22 @@ from shared.saga.timers import cancel_timer, start_timer
 def pass_gate(
     context: Any,
     gate: ApprovalGate,
-    saga_input: Any,
+    required: bool,
+    timeout_seconds: float,
     results: dict[str, Any],
     progress: Progress,
     signals: Signals,
 ) -> Generator[Any, Any, StepError | None]:
-    """None when approved, not required, or interrupted by Cancel (``signals.cancelled``);
+    """Wait up to ``timeout_seconds`` for the decision when ``required``. None when approved, not
+    required, or interrupted by Cancel (``signals.cancelled``);
     otherwise the ApprovalRejected or ApprovalTimedOut error. Event data: ``{"approved": bool,
     "comment"?: str}``; anything else counts as a rejection, which is the safe reading."""
-    if not gate.required(saga_input, results):
+    if not required:
         progress.mark(gate.name, StepStatus.SKIPPED)
         return None
     progress.mark(gate.name, StepStatus.RUNNING)
     progress.set_status(SagaStatus.AWAITING_APPROVAL)
     answer = context.wait_for_external_event(gate.event_name)
-    timeout_seconds = gate.timeout_for(saga_input)
     deadline = start_timer(context, timeout_seconds)
     winner = None
     while winner is None:

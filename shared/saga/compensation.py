@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from typing import Any
 
 from shared.saga.attempts import run_calls
 from shared.saga.calls import Call, Settlement
-from shared.saga.definition import ParallelGroup, SagaDefinition, Step, StepKind
+from shared.saga.definition import Entry, ParallelGroup, Step, StepKind
 from shared.saga.keys import compensation_payload
 from shared.saga.outcome import StepError
 from shared.saga.signals import Signals
@@ -16,17 +16,17 @@ from shared.saga.status import Progress, SagaStatus
 
 def compensate(
     context: Any,
-    definition: SagaDefinition,
+    newest_first: Iterable[Entry],
     inputs: Mapping[str, Any],
     progress: Progress,
     signals: Signals,
 ) -> Generator[Any, Any, None]:
-    """Compensate, in reverse order, each compensatable step whose action was scheduled at
-    least once (a failed or timed-out one too: its outcome may be unknown, and compensating
-    an action that never applied only leaves a tombstone). Members of a group run in parallel.
-    Each compensation retries with backoff; if some still fail, the saga waits in
+    """Compensate, in the order given (newest first), each compensatable step whose action was
+    scheduled at least once (a failed or timed-out one too: its outcome may be unknown, and
+    compensating an action that never applied only leaves a tombstone). Members of a group run
+    in parallel. Each compensation retries with backoff; if some still fail, the saga waits in
     NeedsAttention for the operator's RetryCompensation, then retries those same ones."""
-    for entry in reversed(definition.steps):
+    for entry in newest_first:
         if isinstance(entry, ParallelGroup):
             members: tuple[Step, ...] = tuple(entry.steps)
         elif isinstance(entry, Step) and entry.kind is StepKind.COMPENSATABLE:

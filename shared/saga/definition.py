@@ -112,8 +112,9 @@ class ParallelGroup:
 
 
 @dataclass(frozen=True)
-class _Constant:
-    """A step input builder that always gives the same value (a fan-out member's item)."""
+class Constant:
+    """A step input builder that always gives the same value (a fan-out member's item, or the
+    input a plain-code saga passes to its step)."""
 
     value: Any
 
@@ -148,7 +149,7 @@ class FanOut:
         return ParallelGroup(
             self.name,
             [
-                dataclasses.replace(self.step, name=f"{self.name}-{index}", input=_Constant(item))
+                dataclasses.replace(self.step, name=f"{self.name}-{index}", input=Constant(item))
                 for index, item in enumerate(items)
             ],
         )

@@ -31,7 +31,11 @@ def run_saga(
     failure: tuple[str, StepError] | None = None
     for entry in definition.steps:
         if isinstance(entry, ApprovalGate):
-            error = yield from pass_gate(context, entry, saga_input, run.results, progress, signals)
+            required = entry.required(saga_input, run.results)
+            timeout_seconds = entry.timeout_for(saga_input) if required else 0.0
+            error = yield from pass_gate(
+                context, entry, required, timeout_seconds, run.results, progress, signals
+            )
             failure = (entry.name, error) if error else None
         elif isinstance(entry, Step) and entry.kind is not StepKind.COMPENSATABLE:
             signals.disarm_cancel()
@@ -51,7 +55,7 @@ def run_saga(
     progress.fail(*failure)
     progress.skip_unreached()
     progress.set_status(SagaStatus.COMPENSATING)
-    yield from compensate(context, definition, run.inputs, progress, signals)
+    yield from compensate(context, reversed(definition.steps), run.inputs, progress, signals)
     progress.set_status(SagaStatus.CANCELLED if signals.cancelled else SagaStatus.COMPENSATED)
     return _summary(progress, run)
 

@@ -1,4 +1,5 @@
-"""run_saga, driven through devhost: the real SDK replay, fake activities and virtual time.
+"""run_saga and run_saga_code, driven through devhost: the real SDK replay, fake activities and
+virtual time. Every test runs both styles over the same definitions and expects the same.
 
 The fixture app (apps/saga) runs the `shop` saga: reserve; group parts = pick_a + pick_b;
 optional approval gate; charge (timeout 30 s); ship (pivot); confirm (retriable). Each fake
@@ -26,11 +27,14 @@ APP = Path(__file__).parent / "apps" / "saga"
 COMPENSATIONS = {"release_stock", "unpick_a", "unpick_b", "refund"}
 
 
-@pytest.fixture
-def host() -> Iterator[DevHost]:
-    """The saga fixture app on the in-memory store and a virtual clock, journal emptied."""
+@pytest.fixture(params=["declarative", "code"])
+def host(request: pytest.FixtureRequest) -> Iterator[DevHost]:
+    """The saga fixture app on the in-memory store and a virtual clock, journal emptied; its
+    sagas run declaratively, then as plain code over the same definitions (every test here
+    holds for both)."""
     with DevHost(APP) as running:
         fake_app(running).reset()
+        fake_app(running).style = request.param
         yield running
         fake_app(running).release.set()  # never leave a slow activity blocking a worker
 

@@ -9,6 +9,9 @@ and behaves as the saga input's `fail` map says for it:
   "malformed"        return something that is not a result envelope
 Adding an activity's name to `repaired` clears its instruction (an operator's fix).
 A compensation tombstones an action that never applied, so a late action has no effect.
+
+`style` picks how `shop` and `trio` run: "declarative" (run_saga over the definition) or "code"
+(plain code over the same definition, with the try/finally chain); tests set it per run.
 """
 
 import threading
@@ -23,15 +26,18 @@ from shared.saga import (
     ApprovalGate,
     ParallelGroup,
     RetryPolicy,
+    SagaCode,
     SagaDefinition,
     Step,
     failure,
     ok,
     run_saga,
+    run_saga_code,
 )
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
+style = "declarative"  # or "code"
 journal: list[tuple[str, str, str]] = []  # (activity, idempotency key, what happened)
 attempts: dict[tuple[str, str], int] = {}
 applied: set[str] = set()
@@ -161,14 +167,42 @@ BROKEN = SagaDefinition(
 )
 
 
+def shop_steps(saga: SagaCode, saga_input: Any) -> Any:
+    """SHOP as plain code: the same steps, in a try whose finally is the compensation chain."""
+    try:
+        yield from saga.step("reserve")
+        yield from saga.step("parts")
+        yield from saga.approval("approval", required=bool(saga_input.get("approval")))
+        yield from saga.step("charge")
+        yield from saga.step("ship")
+        yield from saga.step("confirm")
+    finally:
+        yield from saga.compensations()
+
+
+def trio_steps(saga: SagaCode, saga_input: Any) -> Any:
+    try:
+        first = yield from saga.step("first")
+        yield from saga.step("second", {**saga_input, "after": first})
+        yield from saga.step("third")
+    finally:
+        yield from saga.compensations()
+
+
+def _drive(context: df.DurableOrchestrationContext, definition: SagaDefinition, body: Any) -> Any:
+    if style == "code":
+        return run_saga_code(context, definition, context.get_input(), body)
+    return run_saga(context, definition, context.get_input())
+
+
 @app.orchestration_trigger(context_name="context")
 def shop(context: df.DurableOrchestrationContext):
-    return (yield from run_saga(context, SHOP, context.get_input()))
+    return (yield from _drive(context, SHOP, shop_steps))
 
 
 @app.orchestration_trigger(context_name="context")
 def trio(context: df.DurableOrchestrationContext):
-    return (yield from run_saga(context, TRIO, context.get_input()))
+    return (yield from _drive(context, TRIO, trio_steps))
 
 
 @app.orchestration_trigger(context_name="context")
