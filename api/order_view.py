@@ -13,12 +13,27 @@ from shared.json_text import decoded_once
 from shared.saga.outcome import EngineCode
 from shared.saga.step_entries import step_list
 
-ORCHESTRATOR = "order_saga"
+# The orchestrator of each ORDER_SAGA_STYLE: new orders start the configured one, and an order
+# keeps running (and is shown) under the one it started with.
+ORCHESTRATORS = {"declarative": "order_saga", "imperative": "order_saga_imperative"}
+_ORDER_ORCHESTRATORS = frozenset(ORCHESTRATORS.values())
 _FAILED_RUNTIME = frozenset({"Failed", "Terminated", "Canceled"})
-# Fault texts carry exception types and messages from inside the services: logged, not shown.
+# Fault texts carry exception types and messages from inside the services (field names, keys,
+# table names): logged, not shown. A call the service refused is the app's error, not the
+# customer's, so those texts say so rather than name the field or key.
 _TECHNICAL = {
     EngineCode.ACTIVITY_FAULT.value: "the step failed with a technical fault on every attempt",
     EngineCode.MALFORMED_RESULT.value: "the step returned a result the saga could not read",
+    EngineCode.INVALID_INPUT.value: (
+        "an internal error of the app stopped the step (its request was malformed); "
+        "the order itself is not at fault"
+    ),
+    EngineCode.KEY_REUSED.value: (
+        "an internal error of the app stopped the step (its request id was reused); "
+        "the order itself is not at fault"
+    ),
+    EngineCode.PERMANENT_FAULT.value: "the step failed with a technical fault retrying cannot fix",
+    EngineCode.ORCHESTRATOR_ERROR.value: "the saga stopped on an internal error of the app",
 }
 
 
@@ -31,7 +46,7 @@ async def load_order(client: Any, order_id: str) -> OrderView | None:
 
 def order_view(status: Any) -> OrderView | None:
     """The order, or None when the status is not an order saga's (or no instance at all)."""
-    if not status or str(status.name or "").lower() != ORCHESTRATOR:
+    if not status or str(status.name or "").lower() not in _ORDER_ORCHESTRATORS:
         return None
     order = saga_input(status)
     if not isinstance(order.get("customerId"), str):

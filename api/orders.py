@@ -10,7 +10,7 @@ from azure.durable_functions import Blueprint, DurableOrchestrationClient
 from api.models import OrderRequest, OrderStatus
 from api.order_ids import order_id_for, request_hash
 from api.order_listing import list_orders
-from api.order_view import ORCHESTRATOR, load_order, order_view, saga_input
+from api.order_view import ORCHESTRATORS, load_order, order_view, saga_input
 from api.parsing import idempotency_key, json_body, list_query, parse_model
 from api.problems import ProblemError, ProblemType, accepted, guarded, json_response, not_found
 from api.responses import OrderAccepted, OrderList
@@ -33,16 +33,18 @@ async def orders_create(
     fingerprint = request_hash(order)
     existing = await client.get_status(order_id, show_input=True)
     if not existing:
+        settings = get_settings()
         new_input = order_saga_input(
             order_id,
             order.customer_id,
             [line.model_dump() for line in order.items],
             order.shipping_address.model_dump(mode="json", by_alias=True, exclude_none=True),
-            get_settings(),
+            settings,
         )
+        orchestrator = ORCHESTRATORS[settings.order_saga_style]
         try:
             await client.start_new(
-                ORCHESTRATOR, order_id, {**new_input, "requestHash": fingerprint}
+                orchestrator, order_id, {**new_input, "requestHash": fingerprint}
             )
         except Exception:
             # host.json refuses to restart a running instance (NonRunningStates), so a

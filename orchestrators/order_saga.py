@@ -1,4 +1,8 @@
-"""The order saga: create the order, reserve stock, approve big orders, charge, ship, confirm."""
+"""The order saga: create the order, reserve stock, approve big orders, charge, ship, confirm.
+
+Declared here as a SagaDefinition and run by ``run_saga``; order_saga_imperative.py drives the
+same steps from plain code. The ORDER_SAGA_STYLE setting picks which one the API starts.
+"""
 
 from __future__ import annotations
 
@@ -118,40 +122,39 @@ def _confirmation(order: Mapping[str, Any], results: Mapping[str, Any]) -> dict[
     return {"orderId": order["orderId"], "totalCents": total_cents(results)}
 
 
+CREATE_ORDER = Step(
+    "create_order",
+    create_order,
+    cancel_order,
+    input=_order,
+    retry=MAY_GIVE_UP,
+    timeout_seconds=STEP_TIMEOUT_SECONDS,
+    compensation_retry=MUST_FINISH,
+)
+APPROVAL = ApprovalGate(
+    "approval",
+    required=_needs_approval,
+    timeout=lambda order: float(order["approval"]["timeoutSeconds"]),
+)
+CHARGE_PAYMENT = Step(
+    "charge_payment",
+    charge_payment,
+    refund_payment,
+    input=_charge,
+    retry=MAY_GIVE_UP,
+    timeout_seconds=STEP_TIMEOUT_SECONDS,
+    compensation_retry=MUST_FINISH,
+)
+SCHEDULE_SHIPMENT = Step(
+    "schedule_shipment", schedule_shipment, kind=PIVOT, input=_shipment, retry=MUST_FINISH
+)
+CONFIRM_ORDER = Step(
+    "confirm_order", confirm_order, kind=RETRIABLE, input=_confirmation, retry=MUST_FINISH
+)
+
 ORDER_SAGA = SagaDefinition(
     "order",
-    [
-        Step(
-            "create_order",
-            create_order,
-            cancel_order,
-            input=_order,
-            retry=MAY_GIVE_UP,
-            timeout_seconds=STEP_TIMEOUT_SECONDS,
-            compensation_retry=MUST_FINISH,
-        ),
-        RESERVE,
-        ApprovalGate(
-            "approval",
-            required=_needs_approval,
-            timeout=lambda order: float(order["approval"]["timeoutSeconds"]),
-        ),
-        Step(
-            "charge_payment",
-            charge_payment,
-            refund_payment,
-            input=_charge,
-            retry=MAY_GIVE_UP,
-            timeout_seconds=STEP_TIMEOUT_SECONDS,
-            compensation_retry=MUST_FINISH,
-        ),
-        Step(
-            "schedule_shipment", schedule_shipment, kind=PIVOT, input=_shipment, retry=MUST_FINISH
-        ),
-        Step(
-            "confirm_order", confirm_order, kind=RETRIABLE, input=_confirmation, retry=MUST_FINISH
-        ),
-    ],
+    [CREATE_ORDER, RESERVE, APPROVAL, CHARGE_PAYMENT, SCHEDULE_SHIPMENT, CONFIRM_ORDER],
     summary=_summary,
 )
 

@@ -30,6 +30,8 @@ DEFAULT_SHIPPING_COUNTRIES = frozenset(
 # Table names are 3-63 letters and digits; the prefix leaves room for the service's own name.
 _TABLE_PREFIX = re.compile(r"(?:[A-Za-z][A-Za-z0-9]{0,39})?")
 _COUNTRY = re.compile(r"[A-Z]{2}")
+# How the order saga is written: a SagaDefinition run by run_saga, or plain code (run_saga_code).
+SAGA_STYLES = ("declarative", "imperative")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,6 +47,7 @@ class Settings:
     shipping_countries: frozenset[str] = DEFAULT_SHIPPING_COUNTRIES
     chaos_fault_rate: float = 0.0
     chaos_seed: int | None = None
+    order_saga_style: str = SAGA_STYLES[0]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -66,6 +69,7 @@ class Settings:
             shipping_countries=_countries(env.get("SHIPPING_COUNTRIES"), defaults),
             chaos_fault_rate=_fraction(env.get("CHAOS_FAULT_RATE"), defaults.chaos_fault_rate),
             chaos_seed=_seed(env.get("CHAOS_SEED")),
+            order_saga_style=_style(env.get("ORDER_SAGA_STYLE"), defaults.order_saga_style),
         )
 
 
@@ -156,3 +160,14 @@ def _seed(raw: str | None) -> int | None:
         raise SettingsError(
             "CHAOS_SEED", f"CHAOS_SEED must be a whole number, got {raw!r}"
         ) from None
+
+
+def _style(raw: str | None, default: str) -> str:
+    if raw is None:
+        return default
+    if raw.lower() not in SAGA_STYLES:
+        raise SettingsError(
+            "ORDER_SAGA_STYLE",
+            f"ORDER_SAGA_STYLE must be one of {', '.join(SAGA_STYLES)}, got {raw!r}",
+        )
+    return raw.lower()

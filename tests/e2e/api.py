@@ -15,8 +15,9 @@ FINISHED = frozenset({"Completed", "Compensated", "Cancelled", "Failed"})
 class OrderApi:
     """The app's HTTP API plus devhost's fault hook, with the waits a test needs."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, style: str | None = None) -> None:
         self.base_url = base_url
+        self.style = style  # the ORDER_SAGA_STYLE the host was started with, when known
         self._local = threading.local()
 
     @property
@@ -110,6 +111,13 @@ class OrderApi:
 
     def clear_faults(self) -> None:
         assert self.http.delete(self.url("/admin/faults"), timeout=10).status_code == 204
+
+    def instance_status(self, order_id: str) -> dict[str, Any]:
+        """The orchestration's status from the durable status API."""
+        url = self.url(f"/runtime/webhooks/durabletask/instances/{order_id}")
+        response = self.http.get(url, timeout=10)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
 
     def instance_history(self, order_id: str) -> list[dict[str, Any]]:
         """The orchestration's history from the durable status API (what an operator sees)."""

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from devhost.process import DevHostProcess
+from shared.settings import SAGA_STYLES
 from tests.e2e.api import OrderApi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +28,9 @@ def given_base_url() -> str | None:
 
 
 GIVEN_BASE_URL = given_base_url()
+# The ORDER_SAGA_STYLEs a devhost started here runs, each in a host of its own; a given host
+# runs the style it was configured with.
+STYLES = list(SAGA_STYLES) if GIVEN_BASE_URL is None else ["as-configured"]
 
 
 def e2e_marks() -> list[pytest.MarkDecorator]:
@@ -79,15 +83,17 @@ def given_host(base_url: str) -> OrderApi:
     return api
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=STYLES)
 def app(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OrderApi]:
     """The app, shared by a module's tests (each test uses its own SKUs and customers, so they
-    stay apart on a given host too, whose data outlives the run)."""
+    stay apart on a given host too, whose data outlives the run); started here once per
+    ORDER_SAGA_STYLE."""
     if GIVEN_BASE_URL is not None:
         yield given_host(GIVEN_BASE_URL)
         return
     azurite: str = request.getfixturevalue("azurite")
-    with start_app(azurite, tmp_path_factory.mktemp("e2e")) as process:
-        yield OrderApi(process.base_url)
+    log_dir = tmp_path_factory.mktemp("e2e")
+    with start_app(azurite, log_dir, ORDER_SAGA_STYLE=request.param) as process:
+        yield OrderApi(process.base_url, style=request.param)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from api.order_view import ORCHESTRATORS
 from tests.e2e.api import OrderApi
 from tests.e2e.conftest import devhost_only, e2e_marks
 
@@ -46,6 +47,15 @@ def shop(app: OrderApi) -> Shop:
     app.put_account(shop.alice, 1_000_000)
     app.put_account(shop.poor, 100)
     return shop
+
+
+@devhost_only("a devhost process started with a known ORDER_SAGA_STYLE")
+def test_the_configured_style_runs_every_new_order(shop: Shop) -> None:
+    """ORDER_SAGA_STYLE picks the orchestrator; the order's API view does not show which."""
+    order_id = shop.api.place(shop.alice, {shop.sku: 1})
+    assert shop.api.wait_for(order_id)["status"] == "Completed"
+    assert shop.api.style is not None
+    assert shop.api.instance_status(order_id)["name"] == ORCHESTRATORS[shop.api.style]
 
 
 def test_an_order_completes_and_moves_stock_and_money(shop: Shop) -> None:

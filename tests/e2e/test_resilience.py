@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.settings import SAGA_STYLES
 from tests.e2e.api import OrderApi
 from tests.e2e.conftest import devhost_only, e2e_marks, start_app
 
@@ -73,11 +74,13 @@ def assert_books_exact(
 
 
 @devhost_only("fault injection (CHAOS_FAULT_RATE in a devhost process of the test's own)")
+@pytest.mark.parametrize("style", SAGA_STYLES)
 def test_chaos_at_30_percent_over_120_orders_keeps_the_books_exact(
-    azurite: str, tmp_path: Path
+    azurite: str, tmp_path: Path, style: str
 ) -> None:
     """Each activity call fails with probability 0.3, half of them after committing."""
-    with start_app(azurite, tmp_path, CHAOS_FAULT_RATE="0.3", CHAOS_SEED="7") as process:
+    chaos = {"CHAOS_FAULT_RATE": "0.3", "CHAOS_SEED": "7", "ORDER_SAGA_STYLE": style}
+    with start_app(azurite, tmp_path, **chaos) as process:
         api = OrderApi(process.base_url)
         skus, customers = stock_up(api, uuid.uuid4().hex[:6])
         orders = random_orders(120, seed=11)
@@ -88,13 +91,14 @@ def test_chaos_at_30_percent_over_120_orders_keeps_the_books_exact(
 
 
 @devhost_only("kill -9 and restart of a devhost process of the test's own")
+@pytest.mark.parametrize("style", SAGA_STYLES)
 def test_kill_9_under_load_then_restart_loses_and_doubles_nothing(
-    azurite: str, tmp_path: Path
+    azurite: str, tmp_path: Path, style: str
 ) -> None:
     """The host is killed while orders are still arriving and sagas are in every stage.
     Clients retry their POSTs with the same Idempotency-Key until the restarted host answers;
     afterwards every order has finished exactly once and the books are exact."""
-    process = start_app(azurite, tmp_path)
+    process = start_app(azurite, tmp_path, ORDER_SAGA_STYLE=style)
     process.start()
     try:
         api = OrderApi(process.base_url)

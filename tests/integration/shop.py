@@ -13,6 +13,7 @@ import pytest
 from activities.inventory import get_stock, put_stock
 from activities.orders import ORDERS_TABLE
 from activities.payments import get_account, put_account
+from api.order_view import ORCHESTRATORS
 from devhost.instance import COMPLETED
 from devhost.testing import DevHost
 from orchestrators.order_saga import order_saga_input
@@ -33,11 +34,17 @@ def reload_settings() -> None:
 
 @contextlib.contextmanager
 def open_shop(
-    azurite: str, chaos_rate: float = 0.0, chaos_seed: int = 0, replay_check: bool = True
+    azurite: str,
+    chaos_rate: float = 0.0,
+    chaos_seed: int = 0,
+    replay_check: bool = True,
+    style: str = "declarative",
 ) -> Iterator[DevHost]:
     """The app on devhost, its tables fresh in Azurite, stocked and with funded accounts;
-    the chaos knob is set only after the stocking."""
+    the chaos knob is set only after the stocking. ``style`` is the ORDER_SAGA_STYLE: which
+    orchestrator `place` and the HTTP API start."""
     with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ORDER_SAGA_STYLE", style)
         patch.setenv("SAGA_STORAGE_CONNECTION", azurite)
         patch.setenv("SAGA_TABLE_PREFIX", f"saga{uuid.uuid4().hex[:12]}")
         patch.delenv("CHAOS_FAULT_RATE", raising=False)
@@ -54,15 +61,19 @@ def open_shop(
                 yield host
         finally:
             patch.delenv("CHAOS_FAULT_RATE")
+            patch.delenv("ORDER_SAGA_STYLE")
             reload_settings()
 
 
 def place(host: DevHost, customer: str, lines: dict[str, int], country: str = "NL") -> str:
-    """Start an order saga the way the HTTP starter will; the order id is the instance id."""
+    """Start an order saga the way the HTTP starter does, in the configured style; the order id
+    is the instance id."""
     order_id = f"order-{uuid.uuid4().hex[:10]}"
     items = [{"sku": sku, "quantity": quantity} for sku, quantity in lines.items()]
-    saga_input = order_saga_input(order_id, customer, items, {"country": country}, get_settings())
-    return host.start("order_saga", saga_input, instance_id=order_id)
+    settings = get_settings()
+    saga_input = order_saga_input(order_id, customer, items, {"country": country}, settings)
+    orchestrator = ORCHESTRATORS[settings.order_saga_style]
+    return host.start(orchestrator, saga_input, instance_id=order_id)
 
 
 def result(host: DevHost, order_id: str, **wait: Any) -> dict[str, Any]:

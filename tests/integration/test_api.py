@@ -17,9 +17,10 @@ from azure.data.tables import TableServiceClient
 
 from api import stock as api_stock
 from api.openapi import document
+from api.order_view import ORCHESTRATORS
 from devhost.testing import DevHost
 from shared.idempotency import TableLedger
-from shared.settings import AZURITE_CONNECTION_STRING, get_settings
+from shared.settings import AZURITE_CONNECTION_STRING, SAGA_STYLES, get_settings
 from tests.integration.api_client import Api
 from tests.integration.shop import open_shop, reload_settings
 
@@ -28,9 +29,10 @@ pytestmark = pytest.mark.azurite
 APPROVAL_THRESHOLD_CENTS = 100_000
 
 
-@pytest.fixture(scope="module")
-def shop(azurite: str) -> Iterator[DevHost]:
-    with open_shop(azurite) as host:
+@pytest.fixture(scope="module", params=SAGA_STYLES)
+def shop(azurite: str, request: pytest.FixtureRequest) -> Iterator[DevHost]:
+    """The app behind the API, once with each ORDER_SAGA_STYLE."""
+    with open_shop(azurite, style=request.param) as host:
         yield host
 
 
@@ -290,7 +292,8 @@ class TestReadOrders:
     def test_an_order_saga_started_by_other_means_is_not_an_api_order(
         self, shop: DevHost, api: Api
     ) -> None:
-        instance_id = shop.start("order_saga", {"orderId": "x"}, instance_id="manual-1")
+        orchestrator = ORCHESTRATORS[get_settings().order_saga_style]
+        instance_id = shop.start(orchestrator, {"orderId": "x"}, instance_id="manual-1")
         shop.wait_for(instance_id)
         problem(api.get(f"/orders/{instance_id}"), 404, "not-found")
 

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared.settings import SAGA_STYLES
 from tests.integration.shop import BALANCE, assert_books_balance, open_shop, place
 
 pytestmark = pytest.mark.azurite
@@ -22,6 +23,7 @@ orders = st.lists(
 )
 
 
+@pytest.mark.parametrize("style", SAGA_STYLES)
 @settings(
     max_examples=12,
     deadline=None,
@@ -37,6 +39,7 @@ orders = st.lists(
 )
 def test_every_order_ends_terminal_and_the_books_balance(
     azurite: str,
+    style: str,
     mix: list[tuple[str, dict[str, int], str]],
     chaos_rate: float,
     chaos_seed: int,
@@ -44,7 +47,7 @@ def test_every_order_ends_terminal_and_the_books_balance(
     lost_replies: bool,
     crash_after: int | None,
 ) -> None:
-    with open_shop(azurite, chaos_rate, chaos_seed) as host:
+    with open_shop(azurite, chaos_rate, chaos_seed, style=style) as host:
         if duplicates:
             host.faults.duplicate_delivery("*", times=None, concurrent=chaos_seed % 2 == 0)
         if lost_replies:

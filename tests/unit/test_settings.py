@@ -21,6 +21,7 @@ class TestDefaults:
         assert settings.approval_timeout_seconds == 86_400
         assert settings.chaos_fault_rate == 0.0
         assert settings.chaos_seed is None
+        assert settings.order_saga_style == "declarative"
 
     def test_default_shipping_countries_exclude_antarctica(self) -> None:
         """The sample's ShippingUnavailable path relies on AQ being absent."""
@@ -49,6 +50,7 @@ class TestParsing:
                 "SHIPPING_COUNTRIES": "nl, be ,DE",
                 "CHAOS_FAULT_RATE": "0.3",
                 "CHAOS_SEED": "-7",
+                "ORDER_SAGA_STYLE": "Imperative",
             }
         )
         assert settings == Settings(
@@ -60,6 +62,7 @@ class TestParsing:
             shipping_countries=frozenset({"NL", "BE", "DE"}),
             chaos_fault_rate=0.3,
             chaos_seed=-7,
+            order_saga_style="imperative",
         )
 
     def test_saga_connection_wins_over_the_functions_storage(self) -> None:
@@ -147,6 +150,11 @@ class TestInvalidValues:
             ("CHAOS_FAULT_RATE", "30%", "got '30%'"),
             ("CHAOS_SEED", "abc", "CHAOS_SEED must be a whole number, got 'abc'"),
             ("CHAOS_SEED", "1.5", "got '1.5'"),
+            (
+                "ORDER_SAGA_STYLE",
+                "plain",
+                "ORDER_SAGA_STYLE must be one of declarative, imperative, got 'plain'",
+            ),
         ],
     )
     def test_message_names_the_variable_and_the_accepted_form(
