@@ -45,6 +45,13 @@ param approvalTimeoutSeconds int = 86400
 @description('Comma-separated ISO country codes shipping accepts (SHIPPING_COUNTRIES); empty keeps the app default.')
 param shippingCountries string = ''
 
+@allowed([
+  'declarative'
+  'imperative'
+])
+@description('How the order saga new orders start is written (ORDER_SAGA_STYLE): the SagaDefinition or the same steps as plain code.')
+param orderSagaStyle string = 'declarative'
+
 @description('Tags added to every resource.')
 param tags object = {}
 
@@ -144,6 +151,7 @@ module functionApp 'app/function.bicep' = {
     approvalThresholdCents: approvalThresholdCents
     approvalTimeoutSeconds: approvalTimeoutSeconds
     shippingCountries: shippingCountries
+    orderSagaStyle: orderSagaStyle
   }
   // The app must not start before its identity may read its own storage.
   dependsOn: [

@@ -25,6 +25,7 @@ param tablePrefix string
 param approvalThresholdCents int
 param approvalTimeoutSeconds int
 param shippingCountries string
+param orderSagaStyle string
 
 // azd deploys the 'api' service of azure.yaml to the app carrying this tag.
 var serviceTag = {
@@ -151,6 +152,10 @@ var baseSettings = [
   {
     name: 'APPROVAL_TIMEOUT_SECONDS'
     value: string(approvalTimeoutSeconds)
+  }
+  {
+    name: 'ORDER_SAGA_STYLE'
+    value: orderSagaStyle
   }
   {
     // Fault injection is for tests only; never on in Azure.

@@ -90,6 +90,7 @@ def test_the_app_settings_are_wired_from_parameters_and_chaos_is_off() -> None:
     ]:
         to_string = {"type": "string", "parameters": {"value_to_convert": param}}
         assert settings[name] == {"function": to_string}
+    assert settings["ORDER_SAGA_STYLE"] == "orderSagaStyle"
     assert _settings("shippingSetting") == {"SHIPPING_COUNTRIES": "shippingCountries"}
     shipping = model(FUNCTION)["variables"]["shippingSettings"]["value"]
     empty = {"function": {"type": "empty", "parameters": {"item_to_test": "shippingCountries"}}}

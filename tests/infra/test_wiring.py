@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.settings import SAGA_STYLES
 from tests.infra.bicep import (
     BICEP_FILES,
     INFRA,
@@ -46,8 +47,12 @@ def test_main_declares_the_documented_parameters() -> None:
         "approvalThresholdCents",
         "approvalTimeoutSeconds",
         "shippingCountries",
+        "orderSagaStyle",
         "tags",
     } <= set(params)
+    assert params["orderSagaStyle"]["default"] == "declarative"
+    styles = [d for d in params["orderSagaStyle"]["decorators"] if d["type"] == "allowed"]
+    assert styles[0]["argument"] == list(SAGA_STYLES)  # what the app accepts
     assert params["durableBackend"]["default"] == "AzureStorage"
     allowed = [d for d in params["durableBackend"]["decorators"] if d["type"] == "allowed"]
     assert allowed[0]["argument"] == ["AzureStorage", "DurableTaskScheduler"]
