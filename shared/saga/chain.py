@@ -213,6 +213,11 @@ class SagaCode:
                 f"saga {self._name!r} declares no step {ref!r:.200}; every step the code runs "
                 f"must be one of the definition's entries: {', '.join(self._declared)}"
             )
+        if self._ended:
+            raise SagaDefinitionError(
+                f"saga {self._name!r}: {declared.name!r} runs after the saga ended; "
+                "saga.compensations() comes last, in the finally"
+            )
         if declared.name in self._started:
             raise SagaDefinitionError(
                 f"saga {self._name!r}: {declared.name!r} already ran; each step runs at most "

@@ -145,14 +145,16 @@ class TestChainRules:
             ("twice", "'reserve' already ran", ["release"]),
             ("undeclared", "declares no step 'teleport'", ["release"]),
             ("after_pivot", "past the point of no return", []),
+            ("after_end", "'charge' runs after the saga ended", []),
         ],
     )
     def test_breaking_a_rule_fails_with_a_clear_error(
         self, host: DevHost, mistake: str, message: str, undone_after: list[str]
     ) -> None:
         """A step run twice (its key would repeat), a step the definition does not list, a
-        compensatable step after the pivot: the instance fails saying so, after compensating
-        what can still be undone (nothing past the pivot)."""
+        compensatable step after the pivot, a step after the chain ended the saga: the instance
+        fails saying so, after compensating what can still be undone (nothing past the pivot
+        or once the saga ended)."""
         instance_id = run(host, "chain_trip", {"mistake": mistake})
         assert host.state(instance_id).runtime_status == FAILED
         assert message in host.output(instance_id)
