@@ -6,7 +6,8 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import Coroutine
+import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +28,61 @@ from devhost.store.memory import MemoryStore
 T = TypeVar("T")
 
 log = logging.getLogger("devhost")
+
+GiveUp = Callable[[InstanceState], str | None]
+"""A ``wait_for`` check: a reason to stop waiting for this state, or None to go on waiting."""
+
+
+class WaitAbandoned(AssertionError):
+    """``DevHost.wait_for`` stopped early: what it waits for can no longer happen.
+
+    Either the instance ended (Failed, Terminated, ...) in a status the wait did not ask for,
+    or the wait's ``give_up`` check returned a reason while the host was idle. ``state`` is the
+    instance's state at that moment and ``reason`` why; the message names the instance, its
+    runtime status, its custom status and (once it ended) its output. An AssertionError, so
+    that pytest reports it as a failed expectation.
+    """
+
+    def __init__(self, wanted: str, state: InstanceState, reason: str) -> None:
+        self.state = state
+        self.reason = reason
+        super().__init__(_describe_wait(state.instance_id, wanted, state, f"gave up: {reason}"))
+
+
+def when_custom_status(field: str, *values: Any) -> GiveUp:
+    """A ``give_up`` for ``wait_for``: stop waiting once the instance's custom status is a JSON
+    object whose ``field`` holds one of ``values``. For a saga that parks for an operator::
+
+        host.wait_for(order_id, "Completed", give_up=when_custom_status("status", "NeedsAttention"))
+
+    Any other check is a function of the ``InstanceState`` returning a reason or None, e.g.
+    ``give_up=lambda state: "stuck" if state.runtime_status == "Suspended" else None``.
+    """
+    if not values:
+        raise ValueError("when_custom_status needs at least one value to give up on")
+
+    def check(state: InstanceState) -> str | None:
+        status = parse_json_text(state.custom_status)
+        if isinstance(status, dict) and field in status and status[field] in values:
+            return f"its custom status has {field} = {json.dumps(status[field])}"
+        return None
+
+    return check
+
+
+def _describe_wait(instance_id: str, wanted: str, state: InstanceState | None, why: str) -> str:
+    """The message of a wait that failed: what it waited for, why it stopped, and the
+    instance's runtime status, custom status and (once it ended) output."""
+    lines = [f"waiting for instance {instance_id!r} to be {wanted}: {why}"]
+    if state is None:
+        lines.append("  no instance has this id")
+        return "\n".join(lines)
+    lines.append(f"  orchestrator: {state.name}")
+    lines.append(f"  runtime status: {state.runtime_status}")
+    lines.append(f"  custom status: {state.custom_status}")
+    if state.is_terminal or state.output is not None:
+        lines.append(f"  output: {state.output}")
+    return "\n".join(lines)
 
 
 class DevHost:
@@ -237,36 +293,104 @@ class DevHost:
         self.clock.advance(seconds)
 
     def wait_for(
-        self, instance_id: str, *statuses: str, timeout: float = 30, skip_time: bool = True
+        self,
+        instance_id: str,
+        *statuses: str,
+        timeout: float = 30,
+        skip_time: bool = True,
+        give_up: GiveUp | None = None,
     ) -> InstanceState:
         """Wait until the instance reaches one of ``statuses`` (default: any final status).
 
         With the virtual clock and ``skip_time``, whenever the host is idle time jumps to the
         next timer, so a 24-hour timeout takes milliseconds.
+
+        The wait fails fast, with a ``WaitAbandoned`` naming the instance, its runtime and
+        custom status and the reason, when what it waits for can no longer happen:
+
+        - the instance ends (Failed, Terminated, Completed...) in a status not among
+          ``statuses`` (without ``statuses`` any final status is what the wait returns);
+        - ``give_up(state)`` returns a reason (see ``when_custom_status``). It is asked only
+          while the host is idle, as ``wait_idle`` means it (no episode, activity or queued
+          event in flight, so never mid-way through an activity), and with the virtual clock
+          and ``skip_time`` only once no timer is left to jump to either: the instance is then
+          idle for good unless someone outside the wait acts.
+
+        Without ``give_up`` an idle instance is waited for until ``timeout``: another thread
+        may still raise an event, release an activity or advance the clock. The TimeoutError
+        then says the same as a WaitAbandoned, and whether the host sat idle.
         """
 
         def reached(state: InstanceState) -> bool:
             return state.runtime_status in statuses if statuses else state.is_terminal
 
-        return self.call(self._wait_for(instance_id, reached, skip_time), timeout)
+        wanted = " or ".join(statuses) if statuses else "in a final status"
+        wait = self._wait_for(instance_id, reached, wanted, skip_time, give_up, timeout)
+        return self.call(wait, timeout + 5)
 
     wait_for_completion = wait_for
 
-    async def _wait_for(self, instance_id: str, reached: Any, skip_time: bool) -> InstanceState:
+    async def _wait_for(
+        self,
+        instance_id: str,
+        reached: Callable[[InstanceState], bool],
+        wanted: str,
+        skip_time: bool,
+        give_up: GiveUp | None,
+        timeout: float,
+    ) -> InstanceState:
         hub = self._hub
-        while True:
+        clock = self.clock if skip_time and isinstance(self.clock, VirtualClock) else None
+        idle_since: float | None = None  # since when the host has sat idle (monotonic)
+        deadline = asyncio.timeout(timeout)
+        try:
+            async with deadline:
+                while True:
+                    state = hub.get(instance_id)
+                    if state is not None and reached(state):
+                        return state
+                    if state is not None and state.is_terminal:
+                        raise WaitAbandoned(wanted, state, f"it ended {state.runtime_status}")
+                    if not hub.is_idle():
+                        idle_since = None
+                    else:
+                        if clock is not None and (due := clock.next_due()) is not None:
+                            clock.advance_to(due)
+                            continue
+                        if idle_since is None:
+                            idle_since = time.monotonic()
+                        if give_up is not None and state is not None:
+                            reason = give_up(state)
+                            if reason:
+                                raise WaitAbandoned(wanted, state, reason)
+                    try:
+                        await asyncio.wait_for(hub.next_change(), 1.0)
+                    except TimeoutError:
+                        continue
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # from give_up itself
             state = hub.get(instance_id)
-            if state is not None and reached(state):
-                return state
-            if hub.is_idle() and skip_time and isinstance(self.clock, VirtualClock):
-                due = self.clock.next_due()
-                if due is not None:
-                    self.clock.advance_to(due)
-                    continue
-            try:
-                await asyncio.wait_for(hub.next_change(), 1.0)
-            except TimeoutError:
-                continue
+            why = f"not reached in {timeout:g} s"
+            if idle_since is not None and hub.is_idle():
+                idle = time.monotonic() - idle_since
+                if clock is not None:
+                    why += (
+                        f"; the host sat idle for the last {idle:.1f} s with no timer left, so "
+                        "only an event, advance() or another thread could move it on (pass "
+                        "give_up= to fail fast)"
+                    )
+                else:
+                    why += f"; the host sat idle for the last {idle:.1f} s"
+            raise TimeoutError(_describe_wait(instance_id, wanted, state, why)) from None
 
 
-__all__ = ["DevHost", "FaultPlan", "VirtualClock", "WallClock"]
+__all__ = [
+    "DevHost",
+    "FaultPlan",
+    "GiveUp",
+    "VirtualClock",
+    "WaitAbandoned",
+    "WallClock",
+    "when_custom_status",
+]

@@ -208,3 +208,23 @@ def call_one(context: df.DurableOrchestrationContext):
     value = yield context.call_activity(request["activity"], request["key"])
     yield context.call_activity(say_hello, "done")
     return value
+
+
+@app.orchestration_trigger(context_name="context")
+def parks(context: df.DurableOrchestrationContext):
+    """Parks as a saga does when it needs an operator: after a step fails for good, its custom
+    status says NeedsAttention (and why) and it waits, Running, for the operator's event."""
+    yield context.call_activity(say_hello, "reserve")
+    context.set_custom_status(
+        {
+            "status": "NeedsAttention",
+            "attention": {
+                "step": "charge",
+                "code": "CardDeclined",
+                "message": "insufficient funds",
+            },
+        }
+    )
+    answer = yield context.wait_for_external_event("RetryCompensation")
+    context.set_custom_status({"status": "Completed", "attention": None})
+    return answer
