@@ -1,4 +1,4 @@
-"""Orders service: create, cancel and confirm orders; table `Orders`, one partition per order."""
+"""Orders service: create, cancel and confirm orders, one partition per order."""
 
 from __future__ import annotations
 
@@ -8,94 +8,67 @@ from typing import Any
 
 from azure.durable_functions import Blueprint
 
-from shared.chaos import chaotic
-from shared.idempotency import LedgerRecord, UnitOfWork
-from shared.ledgers import applied_value, ledger_for, reply
-from shared.models import ConfirmOrder, CreateOrder, StepCall
-from shared.saga.activity import saga_activity
+from contracts.order import ConfirmOrder, CreateOrder, OrderCreated, OrderStatusChanged
+from services.orders import CANCELLED, CONFIRMED, ORDER_ROW, ORDERS_TABLE, PENDING
+from shared.idempotency import UnitOfWork
+from shared.local_steps import local_action, local_compensation
 from shared.saga.outcome import failure, ok
-
-ORDERS_TABLE = "Orders"
-ORDER_ROW = "order"
-PENDING, CANCELLED, CONFIRMED = "Pending", "Cancelled", "Confirmed"
 
 # The durable Blueprint, as func.Blueprint lacks activity_trigger; imported by name because mypy
 # rejects `import azure.durable_functions as df` where no typed azure package is imported too.
 bp = Blueprint()
 
 
+def _order_id(step_input: CreateOrder | ConfirmOrder) -> str:
+    return step_input.order_id
+
+
 @bp.activity_trigger(input_name="call")
-@saga_activity
-@chaotic
-def create_order(call: dict) -> dict[str, Any]:
+@local_action(
+    CreateOrder, table=ORDERS_TABLE, partition=_order_id, reads=[ORDER_ROW], new_rows=True
+)
+def create_order(order: CreateOrder, uow: UnitOfWork) -> dict[str, Any]:
     """Create the order as Pending; OrderExists if another key already created this order id."""
-    step = StepCall.parse(call, CreateOrder)
-    order = step.input
-
-    def transaction(uow: UnitOfWork) -> dict[str, Any]:
-        if uow.get(ORDER_ROW) is not None:
-            return failure("OrderExists", f"order {order.order_id!r} already exists")
-        now = datetime.now(UTC)
-        uow.create(
-            {
-                "RowKey": ORDER_ROW,
-                "status": PENDING,
-                "customerId": order.customer_id,
-                # Table properties are scalars: the order's structure is kept as JSON text.
-                "items": json.dumps([line.to_json() for line in order.items]),
-                "shippingAddress": json.dumps(dict(order.shipping_address)),
-                "createdAt": now,
-                "updatedAt": now,
-            }
-        )
-        return ok({"orderId": order.order_id, "status": PENDING, "createdAt": now.isoformat()})
-
-    record = ledger_for(ORDERS_TABLE).run_once(
-        order.order_id,
-        step.key,
-        transaction,
-        reads=[ORDER_ROW],
-        request=order.to_json(),
-        new_rows=True,
+    if uow.get(ORDER_ROW) is not None:
+        return failure("OrderExists", f"order {order.order_id!r} already exists")
+    now = datetime.now(UTC)
+    wire = order.to_wire()
+    uow.create(
+        {
+            "RowKey": ORDER_ROW,
+            "status": PENDING,
+            "customerId": order.customer_id,
+            # Table properties are scalars: the order's structure is kept as JSON text.
+            "items": json.dumps(wire["items"]),
+            "shippingAddress": json.dumps(wire["shippingAddress"]),
+            "createdAt": now,
+            "updatedAt": now,
+        }
     )
-    return reply(record)
+    return ok(OrderCreated(order_id=order.order_id, status=PENDING, created_at=now.isoformat()))
 
 
 @bp.activity_trigger(input_name="call")
-@saga_activity
-@chaotic
-def cancel_order(call: dict) -> dict[str, Any]:
+@local_compensation(
+    CreateOrder, OrderCreated, table=ORDERS_TABLE, partition=_order_id, reads=[ORDER_ROW]
+)
+def cancel_order(
+    order: CreateOrder, uow: UnitOfWork, created: OrderCreated | None
+) -> dict[str, Any]:
     """Compensates `create_order`: a created order becomes Cancelled; one never created is
     tombstoned, so a late `create_order` does nothing."""
-    step = StepCall.parse(call, CreateOrder)
-    order_id = step.input.order_id
-
-    def undo(uow: UnitOfWork, action: LedgerRecord | None) -> dict[str, Any]:
-        if applied_value(action) is None:
-            return ok({"orderId": order_id, "status": "NotCreated"})
-        _set_status(uow, order_id, CANCELLED)
-        return ok({"orderId": order_id, "status": CANCELLED})
-
-    record = ledger_for(ORDERS_TABLE).compensate(order_id, step.action_key, undo, reads=[ORDER_ROW])
-    return record.result
+    if created is None:
+        return ok(OrderStatusChanged(order_id=order.order_id, status="NotCreated"))
+    _set_status(uow, order.order_id, CANCELLED)
+    return ok(OrderStatusChanged(order_id=order.order_id, status=CANCELLED))
 
 
 @bp.activity_trigger(input_name="call")
-@saga_activity
-@chaotic
-def confirm_order(call: dict) -> dict[str, Any]:
+@local_action(ConfirmOrder, table=ORDERS_TABLE, partition=_order_id, reads=[ORDER_ROW])
+def confirm_order(confirm: ConfirmOrder, uow: UnitOfWork) -> dict[str, Any]:
     """Mark the order Confirmed with its total (a retriable step: it has no business failure)."""
-    step = StepCall.parse(call, ConfirmOrder)
-    confirm = step.input
-
-    def transaction(uow: UnitOfWork) -> dict[str, Any]:
-        _set_status(uow, confirm.order_id, CONFIRMED, totalCents=confirm.total_cents)
-        return ok({"orderId": confirm.order_id, "status": CONFIRMED})
-
-    record = ledger_for(ORDERS_TABLE).run_once(
-        confirm.order_id, step.key, transaction, reads=[ORDER_ROW], request=confirm.to_json()
-    )
-    return reply(record)
+    _set_status(uow, confirm.order_id, CONFIRMED, totalCents=confirm.total_cents)
+    return ok(OrderStatusChanged(order_id=confirm.order_id, status=CONFIRMED))
 
 
 def _set_status(uow: UnitOfWork, order_id: str, status: str, **changes: Any) -> None:

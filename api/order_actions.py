@@ -14,10 +14,9 @@ from api.order_view import load_order
 from api.parsing import read_model
 from api.problems import ProblemError, ProblemType, accepted, guarded, not_found
 from api.responses import OrderAccepted, OrderView
-from orchestrators.order_saga import ORDER_SAGA
-from shared.saga import CANCEL_EVENT, RETRY_EVENT, ApprovalGate
+from contracts.order import APPROVAL_EVENT
+from shared.saga import CANCEL_EVENT, RETRY_EVENT
 
-APPROVAL_EVENT = next(s.event_name for s in ORDER_SAGA.steps if isinstance(s, ApprovalGate))
 UNFINISHED = frozenset(OrderStatus) - FINISHED
 
 bp = Blueprint()

@@ -8,7 +8,7 @@ from typing import Any
 from api.models import OrderStatus
 from api.order_ids import is_order_id
 from api.responses import FailureView, OrderView
-from orchestrators.order_saga import priced_total
+from contracts.order import priced_total
 from shared.json_text import decoded_once
 from shared.saga.outcome import EngineCode
 from shared.saga.step_entries import step_list
@@ -118,7 +118,9 @@ def _total_cents(record: dict[str, Any], output: Any, order: dict[str, Any]) -> 
         total = summary["totalCents"]
         return total if isinstance(total, int) else None
     results = output.get("results") if isinstance(output, dict) else None
-    return priced_total(order, results) if isinstance(results, dict) else None
+    if not isinstance(results, dict):
+        return None
+    return priced_total(len(order.get("items") or []), results)
 
 
 def _utc(instant: datetime | None) -> datetime:

@@ -14,7 +14,7 @@ from api.order_view import ORCHESTRATORS, load_order, order_view, saga_input
 from api.parsing import idempotency_key, json_body, list_query, parse_model
 from api.problems import ProblemError, ProblemType, accepted, guarded, json_response, not_found
 from api.responses import OrderAccepted, OrderList
-from orchestrators.order_saga import order_saga_input
+from contracts.order import order_saga_input
 from shared.settings import get_settings
 
 bp = Blueprint()
@@ -39,13 +39,13 @@ async def orders_create(
             order.customer_id,
             [line.model_dump() for line in order.items],
             order.shipping_address.model_dump(mode="json", by_alias=True, exclude_none=True),
-            settings,
+            settings.approval_threshold_cents,
+            settings.approval_timeout_seconds,
+            request_hash=fingerprint,
         )
         orchestrator = ORCHESTRATORS[settings.order_saga_style]
         try:
-            await client.start_new(
-                orchestrator, order_id, {**new_input, "requestHash": fingerprint}
-            )
+            await client.start_new(orchestrator, order_id, new_input.to_wire())
         except Exception:
             # host.json refuses to restart a running instance (NonRunningStates), so a
             # concurrent duplicate that started first makes this start fail: answer as for any

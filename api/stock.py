@@ -9,12 +9,12 @@ from __future__ import annotations
 import azure.functions as func
 from azure.durable_functions import Blueprint
 
-from activities.inventory import get_stock, put_stock
-from activities.payments import get_account, put_account
 from api.models import AccountRequest, StockRequest
 from api.parsing import key_param, read_model
 from api.problems import guarded, json_response, not_found
 from api.responses import AccountView, StockView
+from services.inventory import get_stock, put_stock
+from services.payments import get_account, put_account
 
 bp = Blueprint()
 

@@ -25,13 +25,13 @@ from azure.data.tables import TableClient
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from activities.inventory import INVENTORY_TABLE, put_stock  # noqa: E402
-from activities.orders import ORDERS_TABLE  # noqa: E402
-from activities.payments import ACCOUNTS_TABLE, put_account  # noqa: E402
-from activities.shipping import SHIPMENTS_TABLE  # noqa: E402
+from contracts.order import order_saga_input  # noqa: E402
 from devhost.azurite import ensure_azurite  # noqa: E402
 from devhost.testing import DevHost  # noqa: E402
-from orchestrators.order_saga import order_saga_input  # noqa: E402
+from services.inventory import INVENTORY_TABLE, put_stock  # noqa: E402
+from services.orders import ORDERS_TABLE  # noqa: E402
+from services.payments import ACCOUNTS_TABLE, put_account  # noqa: E402
+from services.shipping import SHIPMENTS_TABLE  # noqa: E402
 from shared import storage  # noqa: E402
 from shared.idempotency import TableLedger  # noqa: E402
 from shared.ledgers import use_ledgers  # noqa: E402
@@ -65,9 +65,15 @@ def counted_tables(connection_string: str) -> Iterator[list[str]]:
 def run_orders(host: DevHost, count: int) -> None:
     for _ in range(count):
         order_id = f"bench-{uuid.uuid4().hex[:10]}"
+        settings = get_settings()
         saga_input = order_saga_input(
-            order_id, "alice", [{"sku": "apple", "quantity": 1}], {"country": "NL"}, get_settings()
-        )
+            order_id,
+            "alice",
+            [{"sku": "apple", "quantity": 1}],
+            {"country": "NL"},
+            settings.approval_threshold_cents,
+            settings.approval_timeout_seconds,
+        ).to_wire()
         host.start("order_saga", saga_input, instance_id=order_id)
         if host.wait_for(order_id).runtime_status != "Completed":
             raise RuntimeError(f"{order_id}: {host.output(order_id)}")

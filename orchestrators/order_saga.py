@@ -15,6 +15,23 @@ from activities.inventory import release_inventory, reserve_inventory
 from activities.orders import cancel_order, confirm_order, create_order
 from activities.payments import charge_payment, refund_payment
 from activities.shipping import schedule_shipment
+from contracts.order import (
+    APPROVAL_EVENT,
+    RESERVE_STEP,
+    ChargePayment,
+    ConfirmOrder,
+    CreateOrder,
+    OrderSagaInput,
+    ScheduleShipment,
+    charge_input,
+    confirmation_input,
+    create_order_input,
+    priced_total,
+    reservations,
+    reserve_inputs,
+    shipment_input,
+    total_cents,
+)
 from shared.saga import (
     PIVOT,
     RETRIABLE,
@@ -25,7 +42,6 @@ from shared.saga import (
     Step,
     run_saga,
 )
-from shared.settings import Settings
 
 # Steps before the pivot may give up (the saga then compensates); compensations, the pivot and
 # the confirmation must get through, so they retry for longer before asking an operator.
@@ -37,91 +53,48 @@ MUST_FINISH = RetryPolicy(
 )
 STEP_TIMEOUT_SECONDS = 120
 
-
-def order_saga_input(
-    order_id: str,
-    customer_id: str,
-    items: list[dict[str, Any]],
-    shipping_address: Mapping[str, Any],
-    settings: Settings,
-) -> dict[str, Any]:
-    """The saga's input. The approval settings travel in it, so a replay never sees a setting
-    that changed after the order started."""
-    return {
-        "orderId": order_id,
-        "customerId": customer_id,
-        "items": [{"sku": item["sku"], "quantity": item["quantity"]} for item in items],
-        "shippingAddress": dict(shipping_address),
-        "approval": {
-            "thresholdCents": settings.approval_threshold_cents,
-            "timeoutSeconds": settings.approval_timeout_seconds,
-        },
-    }
+# Input builders: (the saga's input, the values of the steps so far) -> the step's input.
 
 
-def _order(order: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: order[key] for key in ("orderId", "customerId", "items", "shippingAddress")}
+def _order(order: OrderSagaInput, results: Mapping[str, Any]) -> CreateOrder:
+    return create_order_input(order)
 
 
-def _order_lines(order: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {"orderId": order["orderId"], "sku": line["sku"], "quantity": line["quantity"]}
-        for line in order["items"]
-    ]
+def _total(results: Mapping[str, Any]) -> int:
+    return total_cents(reservations(results))
+
+
+def _charge(order: OrderSagaInput, results: Mapping[str, Any]) -> ChargePayment:
+    return charge_input(order, _total(results))
+
+
+def _shipment(order: OrderSagaInput, results: Mapping[str, Any]) -> ScheduleShipment:
+    return shipment_input(order)
+
+
+def _confirmation(order: OrderSagaInput, results: Mapping[str, Any]) -> ConfirmOrder:
+    return confirmation_input(order, _total(results))
+
+
+def _needs_approval(order: OrderSagaInput, results: Mapping[str, Any]) -> bool:
+    return _total(results) >= order.approval.threshold_cents
+
+
+def _summary(order: OrderSagaInput, results: Mapping[str, Any]) -> dict[str, Any]:
+    return {"totalCents": priced_total(len(order.items), results)}
 
 
 RESERVE = FanOut(
     Step(
-        "reserve",
+        RESERVE_STEP,
         reserve_inventory,
         release_inventory,
         retry=MAY_GIVE_UP,
         timeout_seconds=STEP_TIMEOUT_SECONDS,
         compensation_retry=MUST_FINISH,
     ),
-    items=_order_lines,
+    items=reserve_inputs,
 )
-
-
-def total_cents(results: Mapping[str, Any]) -> int:
-    """The order total: what the reservations priced each line at."""
-    return sum(int(line["amountCents"]) for line in RESERVE.values(results))
-
-
-def priced_total(order: Mapping[str, Any], results: Mapping[str, Any]) -> int | None:
-    """The order total once every line's reservation has priced it; None before."""
-    values = RESERVE.values(results)
-    amounts = [line.get("amountCents") if isinstance(line, dict) else None for line in values]
-    if len(amounts) != len(order.get("items") or []):
-        return None
-    priced = [amount for amount in amounts if isinstance(amount, int)]
-    return sum(priced) if len(priced) == len(amounts) else None
-
-
-def _summary(order: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
-    return {"totalCents": priced_total(order, results)}
-
-
-def _needs_approval(order: Mapping[str, Any], results: Mapping[str, Any]) -> bool:
-    return total_cents(results) >= int(order["approval"]["thresholdCents"])
-
-
-def _charge(order: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "orderId": order["orderId"],
-        "customerId": order["customerId"],
-        "amountCents": total_cents(results),
-    }
-
-
-def _shipment(order: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
-    return {"orderId": order["orderId"], "country": order["shippingAddress"]["country"]}
-
-
-def _confirmation(order: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
-    return {"orderId": order["orderId"], "totalCents": total_cents(results)}
-
-
 CREATE_ORDER = Step(
     "create_order",
     create_order,
@@ -134,7 +107,8 @@ CREATE_ORDER = Step(
 APPROVAL = ApprovalGate(
     "approval",
     required=_needs_approval,
-    timeout=lambda order: float(order["approval"]["timeoutSeconds"]),
+    timeout=lambda order: float(order.approval.timeout_seconds),
+    event_name=APPROVAL_EVENT,
 )
 CHARGE_PAYMENT = Step(
     "charge_payment",
@@ -164,4 +138,5 @@ bp = Blueprint()
 @bp.orchestration_trigger(context_name="context")
 def order_saga(context: DurableOrchestrationContext):
     """One order, start to finish: the whole saga is the definition above."""
-    return (yield from run_saga(context, ORDER_SAGA, context.get_input()))
+    order = OrderSagaInput.model_validate(context.get_input())
+    return (yield from run_saga(context, ORDER_SAGA, order))

@@ -7,6 +7,14 @@ from typing import Any
 
 from azure.durable_functions import Blueprint, DurableOrchestrationContext
 
+from contracts.order import (
+    ConfirmOrder,
+    CreateOrder,
+    OrderSagaInput,
+    Reservation,
+    ScheduleShipment,
+    charge_input,
+)
 from orchestrators.order_saga import (
     APPROVAL,
     CHARGE_PAYMENT,
@@ -19,32 +27,35 @@ from orchestrators.order_saga import (
 from shared.saga import SagaCode, run_saga_code
 
 
-def order_steps(saga: SagaCode, order: dict[str, Any]) -> Generator[Any, Any, None]:
+def order_steps(saga: SagaCode, order: OrderSagaInput) -> Generator[Any, Any, None]:
     """Each step is one local transaction; each one scheduled registers its compensation, and
     the finally undoes them, newest first, when the order did not get past the shipment."""
-    order_id = order["orderId"]
     try:
         yield from saga.step(
             CREATE_ORDER,
-            {key: order[key] for key in ("orderId", "customerId", "items", "shippingAddress")},
+            CreateOrder(
+                order_id=order.order_id,
+                customer_id=order.customer_id,
+                items=order.items,
+                shipping_address=order.shipping_address,
+            ),
         )
         lines = yield from saga.step(RESERVE)  # one reservation per order line, in parallel
-        total_cents = sum(int(line["amountCents"]) for line in lines)
+        total_cents = sum(Reservation.model_validate(line).amount_cents for line in lines)
         yield from saga.approval(
             APPROVAL,
-            required=total_cents >= int(order["approval"]["thresholdCents"]),
-            timeout_seconds=float(order["approval"]["timeoutSeconds"]),
+            required=total_cents >= order.approval.threshold_cents,
+            timeout_seconds=float(order.approval.timeout_seconds),
         )
-        yield from saga.step(
-            CHARGE_PAYMENT,
-            {"orderId": order_id, "customerId": order["customerId"], "amountCents": total_cents},
-        )
+        yield from saga.step(CHARGE_PAYMENT, charge_input(order, total_cents))
         # The pivot: once the shipment is scheduled, nothing before it is undone any more.
         yield from saga.step(
             SCHEDULE_SHIPMENT,
-            {"orderId": order_id, "country": order["shippingAddress"]["country"]},
+            ScheduleShipment(order_id=order.order_id, country=order.shipping_address.country),
         )
-        yield from saga.step(CONFIRM_ORDER, {"orderId": order_id, "totalCents": total_cents})
+        yield from saga.step(
+            CONFIRM_ORDER, ConfirmOrder(order_id=order.order_id, total_cents=total_cents)
+        )
     finally:
         yield from saga.compensations()
 
@@ -55,4 +66,5 @@ bp = Blueprint()
 @bp.orchestration_trigger(context_name="context")
 def order_saga_imperative(context: DurableOrchestrationContext):
     """One order, start to finish, as the code above says."""
-    return (yield from run_saga_code(context, ORDER_SAGA, context.get_input(), order_steps))
+    order = OrderSagaInput.model_validate(context.get_input())
+    return (yield from run_saga_code(context, ORDER_SAGA, order, order_steps))

@@ -61,6 +61,7 @@ from shared.idempotency.ledger import (
     TableLedger,
 )
 from shared.idempotency.records import (
+    COMPENSATION_SUFFIX,
     MAX_BATCH_OPS,
     MAX_RESULT_CHARS,
     RECORD_PREFIX,
@@ -71,6 +72,7 @@ from shared.idempotency.records import (
 from shared.idempotency.unit_of_work import UnitOfWork
 
 __all__ = [
+    "COMPENSATION_SUFFIX",
     "DEFAULT_MAX_ATTEMPTS",
     "MAX_BATCH_OPS",
     "MAX_RESULT_CHARS",

@@ -30,9 +30,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+COMPENSATION_SUFFIX = ":compensate"
+
+
 def compensation_key(action_key: str) -> str:
     """The idempotency key of the compensation of the action with this key."""
-    return f"{action_key}:compensate"
+    return f"{action_key}{COMPENSATION_SUFFIX}"
 
 
 @dataclass(frozen=True)

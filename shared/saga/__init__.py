@@ -4,7 +4,10 @@ or drive it from plain code with ``run_saga_code`` and a try/finally compensatio
 Activities return ``ok(value)`` or ``failure(code, message)``; see ``outcome``.
 """
 
+from shared.idempotency.records import compensation_key
+from shared.saga.call import StepCall
 from shared.saga.chain import SagaCode, StepFailed, run_saga_code
+from shared.saga.contract import Contract
 from shared.saga.definition import (
     ActivityRef,
     ApprovalGate,
@@ -16,7 +19,7 @@ from shared.saga.definition import (
     Step,
     StepKind,
 )
-from shared.saga.keys import action_key, compensation_key
+from shared.saga.keys import action_key
 from shared.saga.outcome import EngineCode, Envelope, StepError, failure, ok, parse_envelope
 from shared.saga.registration import check_registered
 from shared.saga.runner import run_saga
@@ -35,6 +38,7 @@ __all__ = [
     "RETRY_EVENT",
     "ActivityRef",
     "ApprovalGate",
+    "Contract",
     "EngineCode",
     "Envelope",
     "FanOut",
@@ -45,6 +49,7 @@ __all__ = [
     "SagaDefinitionError",
     "SagaStatus",
     "Step",
+    "StepCall",
     "StepError",
     "StepFailed",
     "StepKind",

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.idempotency.records import compensation_key
+from shared.saga.contract import to_wire
+
 
 def action_key(instance_id: str, step: str) -> str:
     """Stable across retries, replays and host restarts: the same for every attempt."""
     return f"{instance_id}:{step}"
 
 
-def compensation_key(instance_id: str, step: str) -> str:
-    return f"{action_key(instance_id, step)}:compensate"
-
-
 def action_payload(instance_id: str, step: str, step_input: Any) -> dict[str, Any]:
-    """What a step's activity receives: ``{"key", "input"}``."""
-    return {"key": action_key(instance_id, step), "input": step_input}
+    """What a step's activity receives: ``{"key", "input"}`` (a contract model as its JSON)."""
+    return {"key": action_key(instance_id, step), "input": to_wire(step_input)}
 
 
 def compensation_payload(instance_id: str, step: str, step_input: Any) -> dict[str, Any]:
     """What a compensation receives: its own key, the key of the action it undoes (to find the
     action's ledger record, or tombstone it) and the input the action was given."""
-    return {
-        "key": compensation_key(instance_id, step),
-        "actionKey": action_key(instance_id, step),
-        "input": step_input,
-    }
+    key = action_key(instance_id, step)
+    return {"key": compensation_key(key), "actionKey": key, "input": to_wire(step_input)}

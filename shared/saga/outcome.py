@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from shared.saga.contract import to_wire
+
 
 class EngineCode(StrEnum):
     """Failure codes the engine assigns when no activity returned one of its own (README, "Error
@@ -83,8 +85,8 @@ class Envelope:
 
 
 def ok(value: Any = None) -> dict[str, Any]:
-    """The envelope of a successful local transaction."""
-    return {"ok": True, "value": value}
+    """The envelope of a successful local transaction (a contract model as its JSON)."""
+    return {"ok": True, "value": to_wire(value)}
 
 
 def failure(code: str, message: str) -> dict[str, Any]:

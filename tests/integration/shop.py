@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from activities.inventory import get_stock, put_stock
-from activities.orders import ORDERS_TABLE
-from activities.payments import get_account, put_account
 from api.order_view import ORCHESTRATORS
+from contracts.order import order_saga_input
 from devhost.instance import COMPLETED
-from devhost.testing import DevHost
-from orchestrators.order_saga import order_saga_input
+from devhost.testing import DevHost, when_custom_status
+from services.inventory import get_stock, put_stock
+from services.orders import ORDERS_TABLE
+from services.payments import get_account, put_account
 from shared import storage
 from shared.ledgers import ledger_for
 from shared.settings import get_settings
@@ -71,14 +71,27 @@ def place(host: DevHost, customer: str, lines: dict[str, int], country: str = "N
     order_id = f"order-{uuid.uuid4().hex[:10]}"
     items = [{"sku": sku, "quantity": quantity} for sku, quantity in lines.items()]
     settings = get_settings()
-    saga_input = order_saga_input(order_id, customer, items, {"country": country}, settings)
+    saga_input = order_saga_input(
+        order_id,
+        customer,
+        items,
+        {"country": country},
+        settings.approval_threshold_cents,
+        settings.approval_timeout_seconds,
+    ).to_wire()
     orchestrator = ORCHESTRATORS[settings.order_saga_style]
     return host.start(orchestrator, saga_input, instance_id=order_id)
 
 
+# A saga parked for an operator will not finish by itself: a test waiting for its end stops at
+# once, with the step and the reason from the record, instead of timing out.
+PARKED = when_custom_status("status", "NeedsAttention")
+
+
 def result(host: DevHost, order_id: str, **wait: Any) -> dict[str, Any]:
-    """The saga's summary once the orchestration has finished."""
-    state = host.wait_for(order_id, **wait)
+    """The saga's summary once the orchestration has finished (WaitAbandoned at once if it
+    parks in NeedsAttention)."""
+    state = host.wait_for(order_id, give_up=PARKED, **wait)
     assert state.runtime_status == COMPLETED, host.output(order_id)
     return host.output(order_id)
 

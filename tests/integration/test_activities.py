@@ -15,26 +15,31 @@ from azure.core.pipeline import PipelineResponse
 from azure.data.tables import TableClient
 
 from activities import inventory, orders, payments, shipping
-from shared import storage
-from shared.chaos import ChaosFault
-from shared.idempotency import TableLedger, compensation_key
-from shared.ledgers import ALREADY_COMPENSATED, ledger_for, memory_ledgers, use_ledgers
-from shared.models import (
+from contracts.order import (
     ChargePayment,
     ConfirmOrder,
     CreateOrder,
     OrderLine,
-    ReserveInventory,
+    ReserveLine,
     ScheduleShipment,
+    ShipTo,
 )
+from services import inventory as inventory_data
+from services import orders as orders_data
+from services import payments as payments_data
+from services import shipping as shipping_data
+from shared import storage
+from shared.chaos import ChaosFault
+from shared.idempotency import TableLedger, compensation_key
+from shared.ledgers import ALREADY_COMPENSATED, ledger_for, memory_ledgers, use_ledgers
 from shared.settings import get_settings
 
 Activity = Any  # a registered activity: df's FunctionBuilder, callable like the function
 TABLES = (
-    orders.ORDERS_TABLE,
-    inventory.INVENTORY_TABLE,
-    payments.ACCOUNTS_TABLE,
-    shipping.SHIPMENTS_TABLE,
+    orders_data.ORDERS_TABLE,
+    inventory_data.INVENTORY_TABLE,
+    payments_data.ACCOUNTS_TABLE,
+    shipping_data.SHIPMENTS_TABLE,
 )
 STOCK, PRICE_CENTS, QUANTITY = 10, 250, 3
 BALANCE_CENTS, CHARGE_CENTS = 1000, 750
@@ -114,50 +119,53 @@ def concurrently(count: int, action: Callable[[int], Any]) -> list[Any]:
 
 # Step inputs, as the orchestrator builds them.
 def order_input(ids: Ids) -> dict[str, Any]:
-    line = OrderLine(ids.sku, QUANTITY)
+    line = OrderLine(sku=ids.sku, quantity=QUANTITY)
+    address = ShipTo.model_validate({"country": "NL", "city": "Delft"})
     return CreateOrder(
-        ids.order, ids.customer, (line,), {"country": "NL", "city": "Delft"}
-    ).to_json()
+        order_id=ids.order, customer_id=ids.customer, items=(line,), shipping_address=address
+    ).to_wire()
 
 
 def confirm_input(ids: Ids) -> dict[str, Any]:
-    return ConfirmOrder(ids.order, CHARGE_CENTS).to_json()
+    return ConfirmOrder(order_id=ids.order, total_cents=CHARGE_CENTS).to_wire()
 
 
 def reserve_input(ids: Ids, quantity: int = QUANTITY) -> dict[str, Any]:
-    return ReserveInventory(ids.order, ids.sku, quantity).to_json()
+    return ReserveLine(order_id=ids.order, sku=ids.sku, quantity=quantity).to_wire()
 
 
 def charge_input(ids: Ids, amount_cents: int = CHARGE_CENTS) -> dict[str, Any]:
-    return ChargePayment(ids.order, ids.customer, amount_cents).to_json()
+    return ChargePayment(
+        order_id=ids.order, customer_id=ids.customer, amount_cents=amount_cents
+    ).to_wire()
 
 
 def ship_input(ids: Ids, country: str = "NL") -> dict[str, Any]:
-    return ScheduleShipment(ids.order, country).to_json()
+    return ScheduleShipment(order_id=ids.order, country=country).to_wire()
 
 
 # Business state, as each service holds it.
 def order_of(ids: Ids) -> tuple[str, int | None] | None:
-    row = ledger_for(orders.ORDERS_TABLE).get(ids.order, orders.ORDER_ROW)
+    row = ledger_for(orders_data.ORDERS_TABLE).get(ids.order, orders_data.ORDER_ROW)
     return (row["status"], row.get("totalCents")) if row else None
 
 
 def stock_of(ids: Ids) -> tuple[int, int] | None:
-    stock = inventory.get_stock(ids.sku)
+    stock = inventory_data.get_stock(ids.sku)
     return (stock["available"], stock["reserved"]) if stock else None
 
 
 def balance_of(ids: Ids) -> int | None:
-    account = payments.get_account(ids.customer)
+    account = payments_data.get_account(ids.customer)
     return account["balanceCents"] if account else None
 
 
 def with_stock(ids: Ids) -> None:
-    inventory.put_stock(ids.sku, STOCK, PRICE_CENTS)
+    inventory_data.put_stock(ids.sku, STOCK, PRICE_CENTS)
 
 
 def with_account(ids: Ids) -> None:
-    payments.put_account(ids.customer, BALANCE_CENTS)
+    payments_data.put_account(ids.customer, BALANCE_CENTS)
 
 
 def with_order(ids: Ids) -> None:
@@ -165,7 +173,7 @@ def with_order(ids: Ids) -> None:
 
 
 def shipment_of(ids: Ids) -> tuple[str, str] | None:
-    row = ledger_for(shipping.SHIPMENTS_TABLE).get(ids.order, shipping.SHIPMENT_ROW)
+    row = ledger_for(shipping_data.SHIPMENTS_TABLE).get(ids.order, shipping_data.SHIPMENT_ROW)
     return (row["status"], row["country"]) if row else None
 
 
@@ -216,8 +224,8 @@ def by_customer(ids: Ids) -> str:
     return ids.customer
 
 
-ORDERS, INVENTORY = orders.ORDERS_TABLE, inventory.INVENTORY_TABLE
-ACCOUNTS, SHIPMENTS = payments.ACCOUNTS_TABLE, shipping.SHIPMENTS_TABLE
+ORDERS, INVENTORY = orders_data.ORDERS_TABLE, inventory_data.INVENTORY_TABLE
+ACCOUNTS, SHIPMENTS = payments_data.ACCOUNTS_TABLE, shipping_data.SHIPMENTS_TABLE
 PENDING, CANCELLED, CONFIRMED = ("Pending", None), ("Cancelled", None), ("Confirmed", CHARGE_CENTS)
 RESERVED = (STOCK - QUANTITY, QUANTITY)
 CASES = {
@@ -320,7 +328,7 @@ class TestChaos:
     ) -> None:
         """40 orders reserve on one SKU through 50% chaos, a third of them are released; each
         delivery is retried with its key until it replies, and the stock comes out exact."""
-        inventory.put_stock(ids.sku, 1000, PRICE_CENTS)
+        inventory_data.put_stock(ids.sku, 1000, PRICE_CENTS)
         set_chaos(monkeypatch, rate=0.5, seed=9)
         quantities = [1 + number % 4 for number in range(40)]
 
@@ -364,7 +372,7 @@ class TestOrders:
     def test_create_order_stores_the_pending_order_with_its_details(self, ids: Ids) -> None:
         """The row holds what the order service later shows; the reply carries its createdAt."""
         answer = deliver(orders.create_order, ids.key("create_order"), order_input(ids))
-        row = ledger_for(ORDERS).get(ids.order, orders.ORDER_ROW)
+        row = ledger_for(ORDERS).get(ids.order, orders_data.ORDER_ROW)
         assert row is not None
         assert answer == {
             "ok": True,
@@ -418,13 +426,13 @@ class TestInputs:
     @pytest.mark.parametrize(
         ("activity", "call", "complaint"),
         [
-            (inventory.reserve_inventory, {"key": "i:s"}, "missing field.*input"),
+            (inventory.reserve_inventory, {"key": "i:s"}, "must be \\{key, input\\}"),
             (inventory.reserve_inventory, {"key": "i:s", "input": {}, "x": 1}, "unknown.*x"),
             (inventory.reserve_inventory, {"key": "", "input": {}}, "key must be"),
             (
                 inventory.reserve_inventory,
                 {"key": "i:s", "input": {"orderId": "o", "sku": "s", "quantity": 0}},
-                "quantity must be a whole number from 1",
+                "quantity: Input should be greater than or equal to 1",
             ),
             (
                 inventory.reserve_inventory,
@@ -434,12 +442,12 @@ class TestInputs:
             (
                 payments.charge_payment,
                 {"key": "i:s", "input": {"orderId": "o", "customerId": "c", "amountCents": 1.5}},
-                "amountCents must be a whole number from 0",
+                "amountCents: Input should be a valid integer",
             ),
             (
                 shipping.schedule_shipment,
                 {"key": "i:s", "input": {"orderId": "o", "country": "nl"}},
-                "two-letter",
+                "country: String should match pattern",
             ),
             (
                 orders.create_order,
@@ -452,7 +460,7 @@ class TestInputs:
                         "shippingAddress": {"country": "NL"},
                     },
                 },
-                "items must be a non-empty list",
+                "items: Tuple should have at least 1 item",
             ),
             (
                 inventory.release_inventory,
@@ -486,7 +494,7 @@ class TestInputs:
         key = ids.key("charge_payment")
         payload = {**charge_input(ids), "amountCents": "7.50"}
         answer = deliver(payments.charge_payment, key, payload)
-        complaint = "charge_payment input: amountCents must be a whole number from 0 up, got '7.50'"
+        complaint = "ChargePayment input: amountCents: Input should be a valid integer (got '7.50')"
         assert answer == {"ok": False, "error": {"code": "InvalidStepInput", "message": complaint}}
         assert deliver(payments.charge_payment, key, payload) == answer
         assert balance_of(ids) == BALANCE_CENTS
@@ -603,19 +611,19 @@ class TestInventory:
     def test_put_stock_sets_available_and_price_and_keeps_reservations(self, ids: Ids) -> None:
         with_stock(ids)
         deliver(inventory.reserve_inventory, ids.key("r"), reserve_input(ids))
-        view = inventory.put_stock(ids.sku, 20, 300)
+        view = inventory_data.put_stock(ids.sku, 20, 300)
         assert view == {
             "sku": ids.sku,
             "available": 20,
             "reserved": QUANTITY,
             "unitPriceCents": 300,
         }
-        assert inventory.get_stock(ids.sku) == view
+        assert inventory_data.get_stock(ids.sku) == view
 
     def test_get_stock_of_an_unknown_sku_is_none_and_bad_stock_is_refused(self, ids: Ids) -> None:
-        assert inventory.get_stock(ids.sku) is None
+        assert inventory_data.get_stock(ids.sku) is None
         with pytest.raises(ValueError, match="available"):
-            inventory.put_stock(ids.sku, -1, 100)
+            inventory_data.put_stock(ids.sku, -1, 100)
 
 
 class TestPayments:
@@ -654,20 +662,20 @@ class TestPayments:
         assert balance_of(ids) == BALANCE_CENTS
 
     def test_put_account_replaces_the_balance(self, ids: Ids) -> None:
-        assert payments.get_account(ids.customer) is None
+        assert payments_data.get_account(ids.customer) is None
         with_account(ids)
-        view = payments.put_account(ids.customer, 5)
+        view = payments_data.put_account(ids.customer, 5)
         assert view == {"customerId": ids.customer, "balanceCents": 5}
-        assert payments.get_account(ids.customer) == view
+        assert payments_data.get_account(ids.customer) == view
 
 
 class TestShipping:
     def test_the_shipment_id_is_derived_from_the_order_id(self, ids: Ids) -> None:
         """Any process computes the same id for an order, and different orders differ."""
         answer = deliver(shipping.schedule_shipment, ids.key("s"), ship_input(ids))
-        assert answer == {"ok": True, "value": {"shipmentId": shipping.shipment_id(ids.order)}}
-        assert shipping.shipment_id(ids.order) == shipping.shipment_id(ids.order)
-        assert shipping.shipment_id(ids.order) != shipping.shipment_id(ids.order + "x")
+        assert answer == {"ok": True, "value": {"shipmentId": shipping_data.shipment_id(ids.order)}}
+        assert shipping_data.shipment_id(ids.order) == shipping_data.shipment_id(ids.order)
+        assert shipping_data.shipment_id(ids.order) != shipping_data.shipment_id(ids.order + "x")
 
     def test_a_country_outside_the_shipping_list_fails(self, ids: Ids) -> None:
         answer = deliver(shipping.schedule_shipment, ids.key("s"), ship_input(ids, "AQ"))

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from activities.inventory import get_stock, put_stock
 from api.order_view import ORCHESTRATORS
 from devhost.history import EventType
 from devhost.limits import host_json_text, utf16_kilobytes
 from devhost.testing import DevHost
 from orchestrators.order_saga import STEP_TIMEOUT_SECONDS
+from services.inventory import get_stock, put_stock
 from shared.idempotency import TableLedger
 from shared.saga.step_entries import step_list
 from shared.settings import SAGA_STYLES, get_settings

@@ -92,8 +92,8 @@ class TestOrderView:
 
     def test_a_finished_order_reads_its_output_and_total(self) -> None:
         results = {
-            "reserve-0": {"sku": "apple", "quantity": 2, "amountCents": 300},
-            "reserve-1": {"sku": "pear", "quantity": 1, "amountCents": 200},
+            "reserve-0": {"sku": "apple", "quantity": 2, "unitPriceCents": 150, "amountCents": 300},
+            "reserve-1": {"sku": "pear", "quantity": 1, "unitPriceCents": 200, "amountCents": 200},
         }
         output = record("Completed") | {"results": results}
         order = view(runtime="Completed", custom=record("Running"), output=output)
@@ -102,7 +102,14 @@ class TestOrderView:
     def test_the_total_is_unknown_when_a_line_was_never_priced(self) -> None:
         failure = {"step": "reserve-1", "code": "OutOfStock", "message": "1 of SKU 'pear' wanted"}
         output = record("Compensated", failure=failure) | {
-            "results": {"reserve-0": {"amountCents": 300}}
+            "results": {
+                "reserve-0": {
+                    "sku": "apple",
+                    "quantity": 2,
+                    "unitPriceCents": 150,
+                    "amountCents": 300,
+                }
+            }
         }
         order = view(runtime="Completed", output=output)
         assert order["status"] == "Compensated"

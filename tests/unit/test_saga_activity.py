@@ -11,6 +11,7 @@ import pytest
 from azure.functions.decorators.function_app import FunctionBuilder
 
 from activities import inventory, orders, payments, shipping
+from contracts.order import ReserveLine
 from shared.chaos import ChaosFault, chaotic
 from shared.errors import (
     ContentionExhausted,
@@ -21,8 +22,8 @@ from shared.errors import (
     TransactionTooLarge,
     TransientStorageError,
 )
-from shared.models import ReserveInventory, StepCall
 from shared.saga.activity import MAX_MESSAGE_CHARS, saga_activity
+from shared.saga.call import StepCall
 from shared.saga.outcome import failure, parse_envelope
 from shared.settings import get_settings
 
@@ -98,14 +99,17 @@ class TestPermanentErrors:
         """StepCall.parse raises InvalidStepInput, which is still a ValueError for callers."""
 
         def reserve_inventory(call: dict) -> dict[str, Any]:
-            StepCall.parse(call, ReserveInventory)
+            StepCall.parse(call, ReserveLine)
             raise AssertionError("parsed a malformed call")
 
         assert issubclass(InvalidStepInput, ValueError)
         bad = {"key": "i1:reserve", "input": {"orderId": "o", "sku": "apple", "quantity": 0}}
         answer = saga_activity(reserve_inventory)(bad)
         assert answer["error"]["code"] == "InvalidStepInput"
-        assert "quantity must be a whole number from 1 up" in answer["error"]["message"]
+        assert (
+            "ReserveLine input: quantity: Input should be greater than or equal to 1"
+            in (answer["error"]["message"])
+        )
 
     def test_the_message_is_one_line_and_clipped(self) -> None:
         """Whitespace runs and newlines become one space; a long text ends in an ellipsis."""
@@ -209,6 +213,5 @@ def test_every_activity_of_the_app_is_wrapped() -> None:
     assert len(activities) == 8
     for activity in activities:
         answer = activity({"key": "i1:step"})
-        assert answer == failure("InvalidStepInput", "activity call: missing field(s) ['input']"), (
-            activity
-        )
+        expected = "activity call must be {key, input}, got {'key': 'i1:step'}"
+        assert answer == failure("InvalidStepInput", expected), activity

@@ -68,7 +68,7 @@ def clock(host: DevHost) -> VirtualClock:
 
 
 PERMANENT = {
-    "invalid": ("InvalidStepInput", "charge_payment input: missing field(s)"),
+    "invalid": ("InvalidStepInput", "ChargePayment input: orderId: Field required"),
     "reused": ("IdempotencyKeyReused", "was already used for a different request"),
     "permanent": ("PermanentFault", "pay: the provider closed this account for good"),
     "too_large": ("PermanentFault", "exceeds 100 operations"),

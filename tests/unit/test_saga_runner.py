@@ -21,7 +21,7 @@ import pytest
 
 from devhost.history import EventType
 from devhost.instance import COMPLETED, FAILED, RUNNING
-from devhost.testing import DevHost, VirtualClock
+from devhost.testing import DevHost, VirtualClock, WaitAbandoned, when_custom_status
 
 APP = Path(__file__).parent / "apps" / "saga"
 COMPENSATIONS = {"release_stock", "unpick_a", "unpick_b", "refund"}
@@ -129,7 +129,8 @@ def move_clock(host: DevHost, seconds: float) -> None:
 
 def run_to_end(host: DevHost, saga_input: dict[str, Any], saga: str = "shop") -> str:
     instance_id = host.start(saga, saga_input)
-    assert host.wait_for(instance_id).runtime_status == COMPLETED
+    parked = when_custom_status("status", "NeedsAttention")
+    assert host.wait_for(instance_id, give_up=parked).runtime_status == COMPLETED
     return instance_id
 
 
@@ -503,6 +504,20 @@ class TestApproval:
 
 
 class TestOperatorIntervention:
+    def test_a_test_waiting_for_a_parked_saga_fails_at_once_with_the_step_and_reason(
+        self, host: DevHost
+    ) -> None:
+        """A refund that keeps failing parks the saga; `run_to_end` gives up as soon as the
+        host is idle, naming the step and the error, rather than timing out after 30 s."""
+        started = time.monotonic()
+        with pytest.raises(WaitAbandoned) as stopped:
+            run_to_end(host, {"fail": {"charge": "business", "refund": "fault"}})
+        assert time.monotonic() - started < 10
+        message = str(stopped.value)
+        assert '"status": "NeedsAttention"' in message
+        assert '"attention": {"step": "charge", "code": "ActivityFault"' in message
+        assert "refund attempt 3 broke" in message
+
     def test_a_compensation_that_keeps_failing_waits_for_the_operator(
         self, host: DevHost, fakes: ModuleType
     ) -> None:

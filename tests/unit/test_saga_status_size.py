@@ -14,7 +14,8 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 
 from api.models import MAX_COMMENT_CHARS, MAX_ORDER_LINES, MAX_QUANTITY, OrderRequest
 from api.order_view import order_view
-from orchestrators.order_saga import ORDER_SAGA, order_saga_input
+from contracts.order import OrderSagaInput, order_saga_input
+from orchestrators.order_saga import ORDER_SAGA
 from shared.saga import (
     ApprovalGate,
     EngineCode,
@@ -67,7 +68,7 @@ class Context:
         self.custom_status = value
 
 
-def biggest_order() -> dict[str, Any]:
+def biggest_order() -> OrderSagaInput:
     """The saga input of the largest order `POST /api/orders` accepts."""
     body = {
         "customerId": "c" * 64,
@@ -83,7 +84,8 @@ def biggest_order() -> dict[str, Any]:
         order.customer_id,
         [line.model_dump() for line in order.items],
         order.shipping_address.model_dump(mode="json", by_alias=True, exclude_none=True),
-        Settings.from_env({}),
+        Settings.from_env({}).approval_threshold_cents,
+        Settings.from_env({}).approval_timeout_seconds,
     )
 
 
@@ -139,8 +141,16 @@ def worst_order_record() -> tuple[dict[str, Any], dict[str, tuple[str, int]]]:
         shown[step.name] = ("Compensating", step.retry.max_attempts)
     progress.fail("approval", rejection)
     progress.needs_attention(f"reserve-{MAX_ORDER_LINES - 1}", fault("release_inventory"))
-    amount = {"amountCents": PRICE_CENTS * MAX_QUANTITY}
-    progress.summarize(saga_input, {f"reserve-{i}": amount for i in range(MAX_ORDER_LINES)})
+    reserved = {
+        f"reserve-{i}": {
+            "sku": line.sku,
+            "quantity": MAX_QUANTITY,
+            "unitPriceCents": PRICE_CENTS,
+            "amountCents": PRICE_CENTS * MAX_QUANTITY,
+        }
+        for i, line in enumerate(saga_input.items)
+    }
+    progress.summarize(saga_input, reserved)
     assert context.custom_status is progress.record
     return progress.record, shown
 
@@ -151,7 +161,7 @@ def order_status(runtime: str, custom: Any, output: Any = None) -> DurableOrches
             "name": "order_saga",
             "instanceId": ORDER_ID,
             "runtimeStatus": runtime,
-            "input": biggest_order(),
+            "input": biggest_order().to_wire(),
             "customStatus": custom,
             "output": output,
             "createdTime": "2030-01-01T00:00:00Z",

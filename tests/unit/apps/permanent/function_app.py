@@ -20,10 +20,11 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
+from contracts.order import ChargePayment
 from shared.errors import IdempotencyConflict, PermanentError, TransactionTooLarge
-from shared.models import ChargePayment, StepCall
 from shared.saga import PIVOT, RetryPolicy, SagaDefinition, Step, failure, ok, run_saga
 from shared.saga.activity import saga_activity
+from shared.saga.call import StepCall
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 

@@ -1,0 +1,1 @@
+"""Saga contracts: one module per saga, shared by its orchestrators, activities and API."""

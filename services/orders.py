@@ -1,0 +1,7 @@
+"""Orders service data: table `Orders`, one partition per order with one `order` row."""
+
+from __future__ import annotations
+
+ORDERS_TABLE = "Orders"
+ORDER_ROW = "order"
+PENDING, CANCELLED, CONFIRMED = "Pending", "Cancelled", "Confirmed"

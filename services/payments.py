@@ -1,0 +1,32 @@
+"""Payments service data: table `Accounts`, one partition per customer with one `account` row."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from shared.idempotency import UnitOfWork
+from shared.ledgers import ledger_for
+from shared.numbers import whole_number
+
+ACCOUNTS_TABLE = "Accounts"
+ACCOUNT_ROW = "account"
+
+
+def put_account(customer_id: str, balance_cents: int) -> dict[str, Any]:
+    """Create or replace a customer's account with this balance; the account view."""
+    whole_number(balance_cents, "balance_cents")
+
+    def transaction(uow: UnitOfWork) -> dict[str, Any]:
+        uow.upsert({"RowKey": ACCOUNT_ROW, "balanceCents": balance_cents})
+        return {"customerId": customer_id, "balanceCents": balance_cents}
+
+    # Through the ledger so every write to the table is keyed alike; each PUT is a new request.
+    key = f"put-account:{uuid.uuid4().hex}"
+    return ledger_for(ACCOUNTS_TABLE).run_once(customer_id, key, transaction).result
+
+
+def get_account(customer_id: str) -> dict[str, Any] | None:
+    """`{"customerId", "balanceCents"}`, or None for a customer without an account."""
+    row = ledger_for(ACCOUNTS_TABLE).get(customer_id, ACCOUNT_ROW)
+    return {"customerId": customer_id, "balanceCents": row["balanceCents"]} if row else None
