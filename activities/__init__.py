@@ -1,5 +1,5 @@
 """Activity functions: one module per service, its local transactions and compensations."""
 
-from activities import inventory, orders, payments, shipping
+from activities import inventory, orders, payments, shipping, transfers
 
-blueprints = [orders.bp, inventory.bp, payments.bp, shipping.bp]
+blueprints = [orders.bp, inventory.bp, payments.bp, shipping.bp, transfers.bp]
