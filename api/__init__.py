@@ -1,5 +1,15 @@
-"""HTTP endpoints (one df.Blueprint per module): orders, sample data, health, OpenAPI."""
+"""HTTP endpoints (one df.Blueprint per module): orders, every public saga, sample data, health,
+OpenAPI."""
 
-from api import health, openapi, order_actions, orders, stock
+from api import health, openapi, order_actions, orders, sagas, stock
+from contracts import public_sagas
 
-blueprints = [orders.bp, order_actions.bp, stock.bp, health.bp, openapi.bp]
+saga_routes = sagas.saga_routes(public_sagas)
+blueprints = [
+    orders.bp,
+    order_actions.bp,
+    *(routes.bp for routes in saga_routes),
+    stock.bp,
+    health.bp,
+    openapi.bp,
+]

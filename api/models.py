@@ -7,11 +7,12 @@ number type, so `2.0` is the whole number 2, as JSON Schema's `integer` (and the
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
+
+from contracts.order import OrderStatus
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_ORDER_LINES = 100
@@ -50,19 +51,6 @@ StreetLine = Annotated[
 PostalCode = Annotated[
     str, StringConstraints(min_length=1, max_length=20, pattern=SINGLE_LINE_PATTERN)
 ]
-
-
-class OrderStatus(StrEnum):
-    """The saga's status, plus Failed for an orchestration that failed or was terminated."""
-
-    RUNNING = "Running"
-    AWAITING_APPROVAL = "AwaitingApproval"
-    COMPENSATING = "Compensating"
-    COMPLETED = "Completed"
-    COMPENSATED = "Compensated"
-    CANCELLED = "Cancelled"
-    NEEDS_ATTENTION = "NeedsAttention"
-    FAILED = "Failed"
 
 
 FINISHED = frozenset(

@@ -14,10 +14,12 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
 from api import models, responses
-from api.openapi_paths import PATHS, PROBLEM
+from api.openapi_paths import PATHS, PROBLEM, saga_paths
 from api.order_ids import ORDER_ID
 from api.parsing import IDEMPOTENCY_HEADER
 from api.problems import ProblemType, guarded, json_response
+from api.sagas import SagaAccepted, view_model
+from contracts import public_sagas
 
 REQUESTS: list[type[BaseModel]] = [
     models.OrderRequest,
@@ -33,6 +35,7 @@ RESPONSES: list[type[BaseModel]] = [
     responses.AccountView,
     responses.Health,
     responses.Problem,
+    SagaAccepted,
 ]
 PROBLEM_RESPONSES = {
     "400": "Invalid input: `errors` lists each rejected field (malformed-json has none).",
@@ -57,6 +60,8 @@ def _schemas() -> dict[str, Any]:
     pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         *((model, "validation") for model in REQUESTS),
         *((model, "serialization") for model in RESPONSES),
+        *((public.request, "validation") for public in public_sagas),
+        *((view_model(public), "serialization") for public in public_sagas),
     ]
     _, schema = models_json_schema(
         pairs,
@@ -78,6 +83,15 @@ def _parameters() -> dict[str, Any]:
             {"type": "string", "pattern": f"^{ORDER_ID.pattern}$"},
             "The order id, as `POST /orders` handed it out; any other id is unknown (404).",
         ),
+        **{
+            f"{public.name.capitalize()}Id": _param(
+                "id",
+                "path",
+                {"type": "string", "pattern": f"^{public.id_pattern}$"},
+                f"The {public.name} saga's id, as its start handed it out (any other: 404).",
+            )
+            for public in public_sagas
+        },
         "Sku": _param("sku", "path", key, "The SKU."),
         "CustomerId": _param("customerId", "path", key, "The customer id."),
         "IdempotencyKey": _param(
@@ -132,6 +146,14 @@ def _problem_responses() -> dict[str, Any]:
     }
 
 
+def _saga_paths() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for public in public_sagas:
+        request, view = public.request.__name__, view_model(public).__name__
+        paths |= saga_paths(public.name, request, view, public.approval_event is not None)
+    return paths
+
+
 @functools.cache
 def document() -> dict[str, Any]:
     """The whole document (built once per process)."""
@@ -141,11 +163,12 @@ def document() -> dict[str, Any]:
             "title": "Durable Saga orders API",
             "version": "1.0.0",
             "description": "Orders placed through a saga across inventory, payments and "
-            "shipping. Errors are RFC 9457 problem documents.",
+            "shipping, and every other registered saga under /sagas/{name}. Errors are RFC 9457 "
+            "problem documents.",
         },
         "servers": [{"url": "/api"}],
         "security": [{"functionKey": []}, {"functionKeyQuery": []}],
-        "paths": PATHS,
+        "paths": {**PATHS, **_saga_paths()},
         "components": {
             "schemas": _schemas(),
             "parameters": _parameters(),

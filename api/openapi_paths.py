@@ -203,3 +203,79 @@ PATHS: dict[str, dict[str, Any]] = {
         ),
     },
 }
+
+
+def saga_paths(name: str, request: str, view: str, approval: bool) -> dict[str, dict[str, Any]]:
+    """The paths of one public saga (api/sagas.py): ``name`` is its URL segment, ``request``,
+    ``view`` the schemas of its start body and its view, ``approval`` whether it has a gate."""
+    base = f"/sagas/{name}"
+    param = f"{name.capitalize()}Id"
+    location = {
+        "Location": {
+            "description": f"The saga's URL, `/api{base}/{{id}}`.",
+            "schema": {"type": "string"},
+        },
+        "Retry-After": ORDER_LOCATION["Retry-After"],
+    }
+
+    def signalled(what: str) -> dict[str, Any]:
+        return _ok("SagaAccepted", f"The {what} was delivered to the saga.", "202", **location)
+
+    paths: dict[str, dict[str, Any]] = {
+        base: {
+            "post": _op(
+                f"{name}_start",
+                f"Start a {name} saga (its id is derived from the Idempotency-Key).",
+                _ok(
+                    "SagaAccepted",
+                    "Started, or the saga this Idempotency-Key already started with the same "
+                    "request.",
+                    "202",
+                    **location,
+                ),
+                ("400", "409"),
+                parameters=("IdempotencyKey",),
+                body=request,
+            ),
+        },
+        f"{base}/{{id}}": {
+            "get": _op(
+                f"{name}_get",
+                f"A {name} saga and its progress.",
+                _ok(view, "The saga."),
+                ("404",),
+                parameters=(param,),
+            ),
+        },
+        f"{base}/{{id}}/cancel": {
+            "post": _op(
+                f"{name}_cancel",
+                "Cancel it: before its pivot it compensates and ends Cancelled; after it, it "
+                "completes. 409 once it has finished.",
+                signalled("Cancel request"),
+                ("404", "409"),
+                parameters=(param,),
+            ),
+        },
+        f"{base}/{{id}}/retry-compensation": {
+            "post": _op(
+                f"{name}_retry_compensation",
+                "Operator: retry the compensation of a saga in NeedsAttention (409 otherwise).",
+                signalled("retry signal"),
+                ("404", "409"),
+                parameters=(param,),
+            ),
+        },
+    }
+    if approval:
+        paths[f"{base}/{{id}}/approval"] = {
+            "post": _op(
+                f"{name}_approval",
+                "Approve or reject a saga in AwaitingApproval (409 in any other status).",
+                signalled("decision"),
+                ("400", "404", "409"),
+                parameters=(param,),
+                body="ApprovalRequest",
+            ),
+        }
+    return paths

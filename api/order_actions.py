@@ -12,8 +12,9 @@ from azure.durable_functions import Blueprint, DurableOrchestrationClient
 from api.models import FINISHED, ApprovalRequest, OrderStatus
 from api.order_view import load_order
 from api.parsing import read_model
-from api.problems import ProblemError, ProblemType, accepted, guarded, not_found
+from api.problems import ProblemError, ProblemType, accepted, guarded
 from api.responses import OrderAccepted, OrderView
+from api.saga_calls import signal
 from contracts.order import APPROVAL_EVENT
 from shared.saga import CANCEL_EVENT, RETRY_EVENT
 
@@ -68,24 +69,14 @@ async def _signal(
     verb: str,
 ) -> func.HttpResponse:
     order_id = req.route_params.get("orderId", "")
-    view = _allowed(await load_order(client, order_id), allowed, verb)
-    try:
-        # The SDK encodes the data itself (twice; the saga decodes it): pass the value.
-        await client.raise_event(order_id, event, data)
-    except Exception:
-        # The order may have finished (410) or been purged (404) since it was read; the SDK
-        # says which only in its message, so read the order again instead of parsing that.
-        _allowed(await load_order(client, order_id), allowed, verb)
-        raise
+
+    def refusal(view: OrderView) -> ProblemError:
+        detail = f"The order is {view.status}; it cannot be {verb} now."
+        return ProblemError(ProblemType.STATE_CONFLICT, detail)
+
+    view = await signal(
+        client, order_id, lambda: load_order(client, order_id), allowed, event, data, refusal,
+        "order",
+    )  # fmt: skip
     body = OrderAccepted(order_id=view.order_id, status=view.status).to_json()
-    return accepted(body, view.order_id)
-
-
-def _allowed(view: OrderView | None, allowed: Container[OrderStatus], verb: str) -> OrderView:
-    if view is None:
-        raise not_found("No order has this id.")
-    if view.status not in allowed:
-        raise ProblemError(
-            ProblemType.STATE_CONFLICT, f"The order is {view.status}; it cannot be {verb} now."
-        )
-    return view
+    return accepted(body, f"/api/orders/{view.order_id}")

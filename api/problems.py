@@ -32,6 +32,7 @@ class ProblemType(Enum):
     NOT_FOUND = ("not-found", "Not found", 404)
     IDEMPOTENCY_CONFLICT = ("idempotency-key-reused", "Idempotency key reused", 409)
     STATE_CONFLICT = ("order-state-conflict", "The order is not in a state that allows this", 409)
+    SAGA_STATE_CONFLICT = ("saga-state-conflict", "The saga is not in a state allowing this", 409)
     TOO_LARGE = ("payload-too-large", "The body is too large", 413)
     MEDIA_TYPE = ("unsupported-media-type", "Unsupported media type", 415)
     INTERNAL = ("internal-error", "Internal error", 500)
@@ -92,9 +93,9 @@ def json_response(body: object, status_code: int = 200, **headers: str) -> func.
 POLL_AFTER_SECONDS = 1
 
 
-def accepted(body: object, order_id: str) -> func.HttpResponse:
-    """202: the order's URL to follow it at, and how long to wait before the first look."""
-    headers = {"Location": f"/api/orders/{order_id}", "Retry-After": str(POLL_AFTER_SECONDS)}
+def accepted(body: object, location: str) -> func.HttpResponse:
+    """202: the URL to follow the saga at, and how long to wait before the first look."""
+    headers = {"Location": location, "Retry-After": str(POLL_AFTER_SECONDS)}
     return json_response(body, 202, **headers)
 
 

@@ -19,9 +19,10 @@ from api.models import (
     OrderStatus,
     StockRequest,
 )
-from api.order_ids import is_order_id, order_id_for, request_hash
+from api.order_ids import is_order_id, order_id_for
 from api.parsing import idempotency_key, json_body, key_param, list_query, parse_model, read_model
 from api.problems import ProblemError
+from api.saga_ids import request_hash
 
 ORDER: dict[str, Any] = {
     "customerId": "alice",
