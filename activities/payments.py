@@ -7,10 +7,10 @@ from typing import Any
 from azure.durable_functions import Blueprint
 
 from contracts.order import Charged, ChargePayment, Refunded
-from services.payments import ACCOUNT_ROW, ACCOUNTS_TABLE
+from services.payments import ACCOUNT_ROW, ACCOUNTS_TABLE, give_back, take
 from shared.idempotency import UnitOfWork
 from shared.local_steps import local_action, local_compensation
-from shared.saga.outcome import failure, ok
+from shared.saga.outcome import ok
 
 # The durable Blueprint, as func.Blueprint lacks activity_trigger; imported by name because mypy
 # rejects `import azure.durable_functions as df` where no typed azure package is imported too.
@@ -26,17 +26,8 @@ def _customer(charge: ChargePayment) -> str:
 def charge_payment(charge: ChargePayment, uow: UnitOfWork) -> dict[str, Any]:
     """Debit the order's amount from the customer's account; AccountNotFound or
     InsufficientFunds."""
-    account = uow.get(ACCOUNT_ROW)
-    if account is None:
-        return failure("AccountNotFound", f"customer {charge.customer_id!r} has no account")
-    if account["balanceCents"] < charge.amount_cents:
-        return failure(
-            "InsufficientFunds",
-            f"{charge.amount_cents} cents wanted, the balance is {account['balanceCents']}",
-        )
-    account["balanceCents"] -= charge.amount_cents
-    uow.update(account)
-    return ok(Charged(charged_cents=charge.amount_cents))
+    refused = take(uow, charge.customer_id, charge.amount_cents)
+    return refused or ok(Charged(charged_cents=charge.amount_cents))
 
 
 @bp.activity_trigger(input_name="call")
@@ -50,9 +41,5 @@ def refund_payment(
     happened is tombstoned, so a late one does nothing."""
     if charged is None:
         return ok(Refunded(refunded_cents=0))
-    account = uow.get(ACCOUNT_ROW)
-    if account is None:  # this app never deletes accounts; an operator must look
-        raise ValueError(f"customer {charge.customer_id!r} has a charge to refund but no account")
-    account["balanceCents"] += charged.charged_cents
-    uow.update(account)
+    give_back(uow, charge.customer_id, charged.charged_cents)
     return ok(Refunded(refunded_cents=charged.charged_cents))

@@ -13,7 +13,7 @@ from typing import Any
 from azure.durable_functions import Blueprint
 
 from contracts.transfer import MAX_AMOUNT_CENTS, Credit, Credited, Debit, Debited
-from services.payments import ACCOUNT_ROW, ACCOUNTS_TABLE
+from services.payments import ACCOUNT_ROW, ACCOUNTS_TABLE, give_back, take
 from shared.idempotency import UnitOfWork
 from shared.local_steps import local_action, local_compensation
 from shared.saga.outcome import failure, ok
@@ -34,17 +34,8 @@ def _credited_account(credit: Credit) -> str:
 @local_action(Debit, table=ACCOUNTS_TABLE, partition=_debited_account, reads=[ACCOUNT_ROW])
 def debit_account(debit: Debit, uow: UnitOfWork) -> dict[str, Any]:
     """Take the amount from the source account; AccountNotFound or InsufficientFunds."""
-    account = uow.get(ACCOUNT_ROW)
-    if account is None:
-        return failure("AccountNotFound", f"account {debit.account_id!r} does not exist")
-    if account["balanceCents"] < debit.amount_cents:
-        return failure(
-            "InsufficientFunds",
-            f"{debit.amount_cents} cents wanted, the balance is {account['balanceCents']}",
-        )
-    account["balanceCents"] -= debit.amount_cents
-    uow.update(account)
-    return ok(Debited(debited_cents=debit.amount_cents))
+    refused = take(uow, debit.account_id, debit.amount_cents)
+    return refused or ok(Debited(debited_cents=debit.amount_cents))
 
 
 @bp.activity_trigger(input_name="call")
@@ -56,11 +47,7 @@ def credit_back(debit: Debit, uow: UnitOfWork, debited: Debited | None) -> dict[
     is tombstoned, so a late one does nothing."""
     if debited is None:
         return ok(Credited(credited_cents=0))
-    account = uow.get(ACCOUNT_ROW)
-    if account is None:  # this app never deletes accounts; an operator must look
-        raise ValueError(f"account {debit.account_id!r} has a debit to credit back but is gone")
-    account["balanceCents"] += debited.debited_cents
-    uow.update(account)
+    give_back(uow, debit.account_id, debited.debited_cents)
     return ok(Credited(credited_cents=debited.debited_cents))
 
 

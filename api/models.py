@@ -53,11 +53,6 @@ PostalCode = Annotated[
 ]
 
 
-FINISHED = frozenset(
-    {OrderStatus.COMPLETED, OrderStatus.COMPENSATED, OrderStatus.CANCELLED, OrderStatus.FAILED}
-)
-
-
 class RequestModel(BaseModel):
     """Strict, camelCase on the wire, unknown fields rejected."""
 

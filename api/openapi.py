@@ -105,7 +105,7 @@ def _parameters() -> dict[str, Any]:
         "Status": _param(
             "status",
             "query",
-            {"$ref": "#/components/schemas/OrderStatus"},
+            {"$ref": "#/components/schemas/PublicStatus"},
             "Only orders in this status.",
             required=False,
         ),

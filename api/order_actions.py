@@ -9,7 +9,7 @@ from typing import Any
 import azure.functions as func
 from azure.durable_functions import Blueprint, DurableOrchestrationClient
 
-from api.models import FINISHED, ApprovalRequest, OrderStatus
+from api.models import ApprovalRequest, OrderStatus
 from api.order_view import load_order
 from api.parsing import read_model
 from api.problems import ProblemError, ProblemType, accepted, guarded
@@ -17,6 +17,7 @@ from api.responses import OrderAccepted, OrderView
 from api.saga_calls import signal
 from contracts.order import APPROVAL_EVENT
 from shared.saga import CANCEL_EVENT, RETRY_EVENT
+from shared.saga.public import FINISHED
 
 UNFINISHED = frozenset(OrderStatus) - FINISHED
 

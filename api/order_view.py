@@ -7,7 +7,7 @@ from typing import Any
 from api.order_ids import is_order_id
 from api.responses import OrderView
 from api.saga_state import read_saga
-from contracts.order import OrderStatus, priced_total
+from contracts.order import priced_total
 
 # The orchestrator of each ORDER_SAGA_STYLE: new orders start the configured one, and an order
 # keeps running (and is shown) under the one it started with.
@@ -32,7 +32,7 @@ def order_view(status: Any) -> OrderView | None:
         return None
     return OrderView(
         order_id=saga.instance_id,
-        status=OrderStatus(saga.status.value),
+        status=saga.status,
         customer_id=order["customerId"],
         items=[_pick(line, "sku", "quantity") for line in order.get("items") or []],
         total_cents=_total_cents(saga.summary, saga.output, order),

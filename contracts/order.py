@@ -8,12 +8,12 @@ renamed everywhere, and a field renamed on one side only fails a type check or t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
 
 from shared.saga.contract import Cents, Contract, PositiveNumber, Text
+from shared.saga.public import PublicStatus
 
 Country = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{2}$")]
 
@@ -22,17 +22,8 @@ APPROVAL_EVENT = "Approval"  # data: ApprovalDecision
 RESERVE_STEP = "reserve"
 
 
-class OrderStatus(StrEnum):
-    """The saga's status, plus Failed for an orchestration that failed or was terminated."""
-
-    RUNNING = "Running"
-    AWAITING_APPROVAL = "AwaitingApproval"
-    COMPENSATING = "Compensating"
-    COMPLETED = "Completed"
-    COMPENSATED = "Compensated"
-    CANCELLED = "Cancelled"
-    NEEDS_ATTENTION = "NeedsAttention"
-    FAILED = "Failed"
+# An order's status is any saga's status as clients see it (plus Failed).
+OrderStatus = PublicStatus
 
 
 class OrderLine(Contract):

@@ -32,26 +32,16 @@ from contracts.order import (
     shipment_input,
     total_cents,
 )
+from orchestrators.policies import MAY_GIVE_UP, MUST_FINISH, STEP_TIMEOUT_SECONDS
 from shared.saga import (
     PIVOT,
     RETRIABLE,
     ApprovalGate,
     FanOut,
-    RetryPolicy,
     SagaDefinition,
     Step,
     run_saga,
 )
-
-# Steps before the pivot may give up (the saga then compensates); compensations, the pivot and
-# the confirmation must get through, so they retry for longer before asking an operator.
-MAY_GIVE_UP = RetryPolicy(
-    max_attempts=5, first_interval_seconds=1, backoff_coefficient=2, max_interval_seconds=30
-)
-MUST_FINISH = RetryPolicy(
-    max_attempts=12, first_interval_seconds=1, backoff_coefficient=2, max_interval_seconds=60
-)
-STEP_TIMEOUT_SECONDS = 120
 
 # Input builders: (the saga's input, the values of the steps so far) -> the step's input.
 

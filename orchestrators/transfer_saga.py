@@ -26,17 +26,8 @@ from contracts.transfer import (
     needs_approval,
     summary,
 )
-from shared.saga import PIVOT, ApprovalGate, RetryPolicy, SagaDefinition, Step, run_saga
-
-# The debit may give up (the saga then compensates); its compensation and the credit must get
-# through, so they retry for longer before asking an operator.
-MAY_GIVE_UP = RetryPolicy(
-    max_attempts=5, first_interval_seconds=1, backoff_coefficient=2, max_interval_seconds=30
-)
-MUST_FINISH = RetryPolicy(
-    max_attempts=12, first_interval_seconds=1, backoff_coefficient=2, max_interval_seconds=60
-)
-STEP_TIMEOUT_SECONDS = 120
+from orchestrators.policies import MAY_GIVE_UP, MUST_FINISH, STEP_TIMEOUT_SECONDS
+from shared.saga import PIVOT, ApprovalGate, SagaDefinition, Step, run_saga
 
 # Input builders: (the saga's input, the values of the steps so far) -> the step's input.
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -14,7 +16,11 @@ from shared.errors import SagaError
 
 # An activity as `context.call_activity` accepts it: the decorated function, or its name.
 ActivityRef = FunctionBuilder | str
-InputBuilder = Callable[[Any, Mapping[str, Any]], Any]
+# (saga input, results so far) -> step input; or with a third parameter, the orchestration's
+# current time (deterministic: the same on every replay), for a step that needs "now".
+InputBuilder = (
+    Callable[[Any, Mapping[str, Any]], Any] | Callable[[Any, Mapping[str, Any], datetime], Any]
+)
 Condition = Callable[[Any, Mapping[str, Any]], bool]
 
 
@@ -55,6 +61,19 @@ class RetryPolicy:
         return min(delay, self.max_interval_seconds)
 
 
+def builder_arity(builder: Callable[..., Any]) -> int:
+    """How many positional arguments an input builder takes (2 or 3; anything else is refused)."""
+    try:
+        parameters = inspect.signature(builder).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: the two-argument form
+        return 2
+    kinds = [parameter.kind for parameter in parameters]
+    if inspect.Parameter.VAR_POSITIONAL in kinds:
+        return 2
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(kind in positional for kind in kinds)
+
+
 def _pass_saga_input(saga_input: Any, results: Mapping[str, Any]) -> Any:
     return saga_input
 
@@ -93,8 +112,17 @@ class Step:
                 )
         if self.timeout_seconds is not None and self.timeout_seconds <= 0:
             raise SagaDefinitionError(f"step {self.name!r}: timeout_seconds must be > 0")
-        if not callable(self.input):
-            raise SagaDefinitionError(f"step {self.name!r}: input must be a callable")
+        if not callable(self.input) or builder_arity(self.input) not in (2, 3):
+            raise SagaDefinitionError(
+                f"step {self.name!r}: input must be a callable of (saga_input, results) or "
+                "(saga_input, results, now)"
+            )
+
+    def build_input(self, saga_input: Any, results: Mapping[str, Any], now: datetime) -> Any:
+        """The step's input: its builder's answer, given ``now`` if it asks for it."""
+        if builder_arity(self.input) == 3:
+            return self.input(saga_input, results, now)  # type: ignore[call-arg]
+        return self.input(saga_input, results)  # type: ignore[call-arg]
 
 
 @dataclass(frozen=True)

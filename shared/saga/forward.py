@@ -31,7 +31,8 @@ class StepRun:
         self.results: dict[str, Any] = {}
 
     def call(self, step: Step, retry_timeouts: bool = False) -> Call:
-        step_input = step.input(self.saga_input, self.results)
+        now = self.context.current_utc_datetime
+        step_input = step.build_input(self.saga_input, self.results, now)
         self.inputs[step.name] = step_input
         return Call(
             name=step.name,

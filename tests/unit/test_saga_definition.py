@@ -1,6 +1,8 @@
 """Saga definitions are checked when constructed, with messages naming the offending entry;
 retry policies compute their backoff; activity results travel in envelopes."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from shared.saga import (
@@ -171,6 +173,18 @@ class TestStepFields:
             Step("a", "act", "undo", timeout_seconds=0)
         with pytest.raises(SagaDefinitionError, match=r"approval gate 'g': timeout_seconds"):
             ApprovalGate("g", timeout_seconds=-1)
+
+    def test_an_input_builder_takes_two_or_three_arguments(self) -> None:
+        """(saga_input, results) or (saga_input, results, now); anything else is a mistake
+        found when the module is imported, not when the step first runs."""
+        now = datetime(2030, 1, 1, tzinfo=UTC)
+        two = Step("a", "act", "undo", input=lambda order, results: order["x"])
+        three = Step("b", "act", "undo", input=lambda order, results, at: at)
+        assert two.build_input({"x": 1}, {}, now) == 1
+        assert three.build_input({}, {}, now) == now
+        for wrong in (lambda order: order, lambda a, b, c, d: a, 42):
+            with pytest.raises(SagaDefinitionError, match=r"step 'c': input must be a callable"):
+                Step("c", "act", "undo", input=wrong)  # type: ignore[arg-type]
 
     def test_an_empty_group_is_rejected(self) -> None:
         with pytest.raises(SagaDefinitionError, match=r"parallel group 'stock' has no steps"):

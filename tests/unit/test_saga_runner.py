@@ -198,6 +198,16 @@ class TestSuccess:
         ]
         assert json.loads(second[0]["Input"])["input"] == {"x": 1, "after": {"by": "reserve"}}
 
+    def test_an_input_builder_may_take_the_orchestrations_time(self, host: DevHost) -> None:
+        """A builder of three parameters gets the orchestration's current time: the episode's
+        start, the same on every replay (the replay check runs each episode twice)."""
+        instance_id = run_to_end(host, {}, saga="stamped")
+        history = host.state(instance_id).history
+        started = next(e for e in history if e["EventType"] == EventType.ORCHESTRATOR_STARTED)
+        [call] = events(host, instance_id, EventType.TASK_SCHEDULED)
+        stamped = datetime.fromisoformat(json.loads(call["Input"])["input"]["at"])
+        assert stamped == parse_time(started["Timestamp"])
+
     def test_the_summary_says_what_the_steps_so_far_returned(self, host: DevHost) -> None:
         """Published after every step (so the last one has them all); None without a summary."""
         instance_id = run_to_end(host, {"x": 1}, saga="trio")

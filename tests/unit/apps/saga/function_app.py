@@ -161,6 +161,19 @@ TRIO = SagaDefinition(
     summary=lambda saga_input, results: {"done": sorted(results)},
 )
 
+STAMPED = SagaDefinition(
+    "stamped",
+    [
+        Step(
+            "stamp",
+            reserve,
+            release_stock,
+            retry=QUICK,
+            input=lambda saga_input, results, now: {"at": now.isoformat()},
+        )
+    ],
+)
+
 BROKEN = SagaDefinition(
     "broken",
     [Step("first", reserve, release_stock, input=lambda saga_input, results: results["nope"])],
@@ -189,6 +202,13 @@ def trio_steps(saga: SagaCode, saga_input: Any) -> Any:
         yield from saga.compensations()
 
 
+def stamped_steps(saga: SagaCode, saga_input: Any) -> Any:
+    try:
+        yield from saga.step("stamp")  # no input given: the builder's, with the time
+    finally:
+        yield from saga.compensations()
+
+
 def _drive(context: df.DurableOrchestrationContext, definition: SagaDefinition, body: Any) -> Any:
     if style == "code":
         return run_saga_code(context, definition, context.get_input(), body)
@@ -203,6 +223,11 @@ def shop(context: df.DurableOrchestrationContext):
 @app.orchestration_trigger(context_name="context")
 def trio(context: df.DurableOrchestrationContext):
     return (yield from _drive(context, TRIO, trio_steps))
+
+
+@app.orchestration_trigger(context_name="context")
+def stamped(context: df.DurableOrchestrationContext):
+    return (yield from _drive(context, STAMPED, stamped_steps))
 
 
 @app.orchestration_trigger(context_name="context")
