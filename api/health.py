@@ -9,7 +9,7 @@ from azure.durable_functions import Blueprint
 
 from api.problems import ProblemError, ProblemType, json_response
 from api.responses import Health
-from shared import storage
+from shared.services import current
 
 log = logging.getLogger("api")
 
@@ -23,7 +23,7 @@ bp = Blueprint()
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Report whether the app can reach its storage."""
     try:
-        storage.ping(STORAGE_TIMEOUT_SECONDS)
+        current().ping(STORAGE_TIMEOUT_SECONDS)
     except Exception:
         log.warning("health: storage is unreachable", exc_info=True)
         problem = ProblemError(

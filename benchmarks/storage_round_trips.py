@@ -32,9 +32,10 @@ from services.inventory import INVENTORY_TABLE, put_stock  # noqa: E402
 from services.orders import ORDERS_TABLE  # noqa: E402
 from services.payments import ACCOUNTS_TABLE, put_account  # noqa: E402
 from services.shipping import SHIPMENTS_TABLE  # noqa: E402
-from shared import storage  # noqa: E402
+from shared import services  # noqa: E402
 from shared.idempotency import TableLedger  # noqa: E402
-from shared.ledgers import use_ledgers  # noqa: E402
+from shared.ledgers import ledger_for  # noqa: E402
+from shared.services import Services  # noqa: E402
 from shared.settings import get_settings  # noqa: E402
 
 FORWARD_STEPS = 5  # create_order, reserve-0, charge_payment, schedule_shipment, confirm_order
@@ -47,19 +48,27 @@ def counted_tables(connection_string: str) -> Iterator[list[str]]:
     prefix = get_settings().table_prefix
     clients: dict[str, TableClient] = {}
 
-    def ledger(name: str) -> TableLedger:
-        if name not in clients:
-            clients[name] = TableClient.from_connection_string(
-                connection_string,
-                prefix + name,
-                raw_response_hook=lambda response: sent.append(response.http_request.method),
-            )
-        return TableLedger(clients[name])
+    class CountedStorage:
+        def ledger(self, name: str) -> TableLedger:
+            if name not in clients:
+                clients[name] = TableClient.from_connection_string(
+                    connection_string,
+                    prefix + name,
+                    raw_response_hook=lambda response: sent.append(response.http_request.method),
+                )
+            return TableLedger(clients[name])
 
-    with use_ledgers(ledger):
+        def ping(self, timeout_seconds: float) -> None:
+            return None
+
+        def close(self) -> None:
+            for client in clients.values():
+                client.close()
+
+    counted = Services(get_settings(), CountedStorage())
+    with services.use(counted):
         yield sent
-    for client in clients.values():
-        client.close()
+    counted.close()
 
 
 def run_orders(host: DevHost, count: int) -> None:
@@ -85,12 +94,11 @@ def run_orders(host: DevHost, count: int) -> None:
 def measure(connection_string: str, orders: int) -> dict[str, Any]:
     os.environ["SAGA_STORAGE_CONNECTION"] = connection_string
     os.environ["SAGA_TABLE_PREFIX"] = f"rt{uuid.uuid4().hex[:10]}"
-    get_settings.cache_clear()
-    storage.reset_clients()
+    services.reset()
     put_stock("apple", orders * 2, 100)
     put_account("alice", orders * 1000)
     for table in (ORDERS_TABLE, INVENTORY_TABLE, ACCOUNTS_TABLE, SHIPMENTS_TABLE):
-        storage.get_table(table)  # created here, so the counted clients only do the work
+        ledger_for(table)  # creates the table, so the counted clients only do the work
     with DevHost(ROOT) as host, counted_tables(connection_string) as sent:
         run_orders(host, orders)
         happy = len(sent)

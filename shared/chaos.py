@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 import random
 import threading
 from collections.abc import Callable
@@ -11,13 +10,10 @@ from typing import ClassVar, Literal, ParamSpec, TypeVar
 
 from shared.errors import SagaError
 from shared.saga.activity import call_key
-from shared.settings import Settings, get_settings
 
 When = Literal["before", "after"]
 P = ParamSpec("P")
 R = TypeVar("R")
-
-_log = logging.getLogger(__name__)
 
 
 class ChaosFault(SagaError):
@@ -73,27 +69,9 @@ def chaotic(activity: Callable[P, R]) -> Callable[P, R]:
     return invoke
 
 
-_state_lock = threading.Lock()
-_state: tuple[Settings, Chaos | None] | None = None
-
-
 def current_chaos() -> Chaos | None:
-    """The knob for the current settings (rebuilt after `get_settings.cache_clear()`), or None
-    when CHAOS_FAULT_RATE is 0."""
-    global _state
-    settings = get_settings()
-    state = _state
-    if state is None or state[0] is not settings:
-        with _state_lock:
-            state = _state
-            if state is None or state[0] is not settings:
-                chaos = None
-                if settings.chaos_fault_rate > 0:
-                    chaos = Chaos(settings.chaos_fault_rate, settings.chaos_seed)
-                    _log.warning(
-                        "chaos knob on: activities fail at rate %s (seed %s)",
-                        settings.chaos_fault_rate,
-                        settings.chaos_seed,
-                    )
-                state = _state = (settings, chaos)
-    return state[1]
+    """The knob of the services in use (`shared.services.current()`), or None when
+    CHAOS_FAULT_RATE is 0."""
+    from shared.services import current  # imported here: services builds its knob from Chaos
+
+    return current().chaos

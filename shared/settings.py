@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import math
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,7 +34,7 @@ SAGA_STYLES = ("declarative", "imperative")
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    """Validated configuration; build it with `get_settings()` (or `from_env` in tests)."""
+    """Validated configuration; the process's is `get_settings()` (or build one with `from_env`)."""
 
     # Kept out of repr: a connection string may carry an account key into logs.
     storage_connection_string: str | None = field(default=None, repr=False)
@@ -73,10 +71,12 @@ class Settings:
         )
 
 
-@functools.cache
 def get_settings() -> Settings:
-    """The process's settings, read from os.environ on first use (`cache_clear()` re-reads)."""
-    return Settings.from_env(os.environ)
+    """The settings in use: `shared.services.current().settings`, read from os.environ once per
+    process (`shared.services.reset()` reads them again)."""
+    from shared.services import current  # imported here: services is built from this module
+
+    return current().settings
 
 
 def _connection_string(value: str | None) -> str | None:

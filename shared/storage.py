@@ -1,4 +1,4 @@
-"""Table clients, created once per process and shared by every activity thread."""
+"""Azure Table storage for one `Settings`: its table clients, made once and shared by threads."""
 
 from __future__ import annotations
 
@@ -12,79 +12,121 @@ from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
 
 from shared.errors import SettingsError
-from shared.settings import get_settings
+from shared.idempotency import TableLedger
+from shared.settings import Settings
 from shared.table_batch import LeanBatchTableClient
 
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
-# Creation is rare (once per table per process), so one lock is simpler than one per table.
-_lock = threading.Lock()
-_service: TableServiceClient | None = None
-_credential: Any = None  # an azure.identity credential once one is in use
-_tables: dict[str, TableClient] = {}
 
+class TableStorage:
+    """The tables named by ``settings`` (SAGA_TABLE_ENDPOINT, or a connection string, and
+    SAGA_TABLE_PREFIX); nothing is sent before the first use. `shared.services` makes one per
+    process."""
 
-def get_table(name: str) -> TableClient:
-    """The client for table `SAGA_TABLE_PREFIX + name`, creating the table on first use."""
-    full_name = get_settings().table_prefix + name
-    client = _tables.get(full_name)
-    if client is not None:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        # Creation is rare (once per table), so one lock is simpler than one per table.
+        self._lock = threading.Lock()
+        self._service: TableServiceClient | None = None
+        self._credential: Any = None  # an azure.identity credential once one is in use
+        self._tables: dict[str, TableClient] = {}
+
+    def ledger(self, name: str) -> TableLedger:
+        """The ledger over table `name`: a thin wrapper around the shared client, cheap to make
+        per call."""
+        return TableLedger(self.get_table(name))
+
+    def get_table(self, name: str) -> TableClient:
+        """The client for table `SAGA_TABLE_PREFIX + name`, creating the table on first use."""
+        full_name = self.settings.table_prefix + name
+        client = self._tables.get(full_name)
+        if client is not None:
+            return client
+        if not _TABLE_NAME.fullmatch(full_name):
+            raise ValueError(
+                f"table name {full_name!r} must be 3-63 letters and digits starting with a letter"
+            )
+        with self._lock:
+            client = self._tables.get(full_name)
+            if client is None:
+                client = self._table_client(full_name)
+                with contextlib.suppress(ResourceExistsError):
+                    client.create_table()
+                self._tables[full_name] = client
         return client
-    if not _TABLE_NAME.fullmatch(full_name):
-        raise ValueError(
-            f"table name {full_name!r} must be 3-63 letters and digits starting with a letter"
+
+    def ping(self, timeout_seconds: float) -> None:
+        """One cheap request (list one table name) with no retries; raises when storage cannot be
+        reached within about ``timeout_seconds``. Creates nothing."""
+        with self._lock:
+            service = self._service_client()
+        pages = service.list_tables(
+            results_per_page=1,
+            connection_timeout=timeout_seconds,
+            read_timeout=timeout_seconds,
+            retry_total=0,
+        ).by_page()
+        next(pages, None)
+
+    def drop_tables(self) -> None:
+        """Delete every table this object created or opened (for tests), then close."""
+        with self._lock:
+            clients = list(self._tables.values())
+        for client in clients:
+            client.delete_table()
+        self.close()
+
+    def close(self) -> None:
+        """Close and forget every client; the next use makes new ones."""
+        with self._lock:
+            for client in self._tables.values():
+                client.close()
+            self._tables.clear()
+            if self._service is not None:
+                self._service.close()
+                self._service = None
+            if self._credential is not None:
+                self._credential.close()
+                self._credential = None
+
+    def _table_client(self, full_name: str) -> TableClient:
+        self._service_client()  # checks the settings and makes the credential
+        settings = self.settings
+        if settings.table_endpoint:
+            return LeanBatchTableClient(
+                settings.table_endpoint, full_name, credential=self._credential
+            )
+        connection = settings.storage_connection_string
+        assert connection is not None  # _service_client() has checked
+        return LeanBatchTableClient.from_connection_string(
+            connection, table_name=full_name, use_env_settings=not is_local(connection)
         )
-    with _lock:
-        client = _tables.get(full_name)
-        if client is None:
-            client = _table_client(full_name)
-            with contextlib.suppress(ResourceExistsError):
-                client.create_table()
-            _tables[full_name] = client
-    return client
 
+    def _service_client(self) -> TableServiceClient:
+        if self._service is None:
+            settings = self.settings
+            if settings.table_endpoint:
+                # Imported here: only Azure needs it, and it adds ~0.2 s to every cold start.
+                from azure.identity import DefaultAzureCredential
 
-def ping(timeout_seconds: float) -> None:
-    """One cheap request (list one table name) with no retries; raises when storage cannot be
-    reached within about ``timeout_seconds``. Creates nothing."""
-    with _lock:
-        service = _service_client()
-    pages = service.list_tables(
-        results_per_page=1,
-        connection_timeout=timeout_seconds,
-        read_timeout=timeout_seconds,
-        retry_total=0,
-    ).by_page()
-    next(pages, None)
-
-
-def reset_clients() -> None:
-    """Close and forget every client (for tests; after changing the environment, also call
-    `get_settings.cache_clear()` so the next `get_table` sees the new settings)."""
-    global _service, _credential
-    with _lock:
-        for client in _tables.values():
-            client.close()
-        _tables.clear()
-        if _service is not None:
-            _service.close()
-            _service = None
-        if _credential is not None:
-            _credential.close()
-            _credential = None
-
-
-def _table_client(full_name: str) -> TableClient:
-    _service_client()  # checks the settings and makes the credential
-    settings = get_settings()
-    if settings.table_endpoint:
-        return LeanBatchTableClient(settings.table_endpoint, full_name, credential=_credential)
-    connection = settings.storage_connection_string
-    assert connection is not None  # _service_client() has checked
-    return LeanBatchTableClient.from_connection_string(
-        connection, table_name=full_name, use_env_settings=not is_local(connection)
-    )
+                self._credential = DefaultAzureCredential()
+                self._service = TableServiceClient(
+                    settings.table_endpoint, credential=self._credential
+                )
+            elif settings.storage_connection_string:
+                connection = settings.storage_connection_string
+                self._service = TableServiceClient.from_connection_string(
+                    connection, use_env_settings=not is_local(connection)
+                )
+            else:
+                raise SettingsError(
+                    "SAGA_TABLE_ENDPOINT",
+                    "set SAGA_TABLE_ENDPOINT (Azure, managed identity) or SAGA_STORAGE_CONNECTION"
+                    " / AzureWebJobsStorage (a connection string, e.g. UseDevelopmentStorage=true)",
+                )
+        return self._service
 
 
 def is_local(connection_string: str) -> bool:
@@ -99,27 +141,3 @@ def is_local(connection_string: str) -> bool:
     if settings.get("usedevelopmentstorage", "").lower() == "true":
         return True
     return urlsplit(settings.get("tableendpoint", "")).hostname in _LOOPBACK
-
-
-def _service_client() -> TableServiceClient:
-    global _service, _credential
-    if _service is None:
-        settings = get_settings()
-        if settings.table_endpoint:
-            # Imported here: only Azure needs it, and it adds ~0.2 s to every cold start.
-            from azure.identity import DefaultAzureCredential
-
-            _credential = DefaultAzureCredential()
-            _service = TableServiceClient(settings.table_endpoint, credential=_credential)
-        elif settings.storage_connection_string:
-            connection = settings.storage_connection_string
-            _service = TableServiceClient.from_connection_string(
-                connection, use_env_settings=not is_local(connection)
-            )
-        else:
-            raise SettingsError(
-                "SAGA_TABLE_ENDPOINT",
-                "set SAGA_TABLE_ENDPOINT (Azure, managed identity) or SAGA_STORAGE_CONNECTION / "
-                "AzureWebJobsStorage (a connection string, e.g. UseDevelopmentStorage=true)",
-            )
-    return _service

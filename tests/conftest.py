@@ -1,10 +1,12 @@
-"""Session fixture `azurite`: a reachable storage emulator for every test marked `azurite`."""
+"""Session fixture `azurite`: a reachable storage emulator for every test marked `azurite`; and
+`world`: the app's services in use, on each storage (tests/world.py)."""
 
 from collections.abc import Iterator
 
 import pytest
 
 from devhost.azurite import ensure_azurite
+from tests.world import STORAGES, World, world_for
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +29,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             fixturenames.append("azurite")
         elif not marked and "azurite" in fixturenames:
             item.add_marker("azurite")
+
+
+@pytest.fixture(params=STORAGES)
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    """The app's services in use for one test: on the in-memory twins ("memory", the fast part
+    of the suite) and on fresh tables in Azurite ("tables", marked azurite)."""
+    with world_for(request, request.param) as world:
+        yield world

@@ -48,9 +48,11 @@ def test_funcignore_keeps_local_tooling_out_of_the_package() -> None:
         assert deployed not in lines
 
 
-def test_function_app_registers_anonymous_health_route(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_function_app_registers_anonymous_health_route() -> None:
     from devhost.app_loader import load_app
-    from shared import storage
+    from shared import services
+    from shared.services import MemoryStorage, Services
+    from shared.settings import Settings
 
     # Through devhost's index: get_functions() may run only once per app object, and other
     # tests load this same app into devhost.
@@ -62,9 +64,9 @@ def test_function_app_registers_anonymous_health_route(monkeypatch: pytest.Monke
     assert str(trigger.auth_level) == "ANONYMOUS"
 
     # Storage answering or not is tests/integration/test_api.py's business.
-    monkeypatch.setattr(storage, "ping", lambda timeout_seconds: None)
     req = func.HttpRequest("GET", "http://localhost/api/health", body=b"")
-    resp = functions["health"].get_user_function()(req)
+    with services.use(Services(Settings(), MemoryStorage())):  # its ping always answers
+        resp = functions["health"].get_user_function()(req)
     assert resp.status_code == 200
     assert resp.mimetype == "application/json"
     assert json.loads(resp.get_body()) == {"status": "ok", "storage": "ok"}

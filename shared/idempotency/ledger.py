@@ -21,6 +21,7 @@ from shared.idempotency.records import (
     LedgerRecord,
     Op,
     Outcome,
+    Row,
     Store,
     check_key,
     compensation_key,
@@ -264,7 +265,7 @@ class LedgerCore:
 
 
 class TableLedger(LedgerCore):
-    """The ledger on an Azure Table (see `shared.storage.get_table`)."""
+    """The ledger on an Azure Table (see `shared.storage.TableStorage`)."""
 
     def __init__(
         self,
@@ -285,4 +286,9 @@ class MemoryLedger(LedgerCore):
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        super().__init__(MemoryStore(), max_attempts=max_attempts, clock=clock)
+        self._memory = MemoryStore()
+        super().__init__(self._memory, max_attempts=max_attempts, clock=clock)
+
+    def rows(self) -> dict[tuple[str, str], Row]:
+        """Every row, records included, by (PartitionKey, RowKey) (for tests)."""
+        return self._memory.snapshot()

@@ -36,6 +36,11 @@ class MemoryStore:
                 else:
                     self._rows[key] = Row(dict(op.entity), f'W/"{next(self._versions)}"')
 
+    def snapshot(self) -> dict[tuple[str, str], Row]:
+        """Every row by (PartitionKey, RowKey), as of now."""
+        with self._lock:
+            return dict(self._rows)
+
     def purge(self, partition: str | None, cutoff: datetime) -> int:
         with self._lock:
             expired = [

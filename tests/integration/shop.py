@@ -1,4 +1,4 @@
-"""The order-saga test world: the real app on devhost with its tables in Azurite, stocked."""
+"""The shop: the real app on devhost over a test world's storage, stocked."""
 
 from __future__ import annotations
 
@@ -8,18 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from api.order_view import ORCHESTRATORS
 from contracts.order import order_saga_input
 from devhost.instance import COMPLETED
 from devhost.testing import DevHost, when_custom_status
-from services.inventory import get_stock, put_stock
+from services.inventory import get_stock
 from services.orders import ORDERS_TABLE
-from services.payments import get_account, put_account
-from shared import storage
+from services.payments import get_account
 from shared.ledgers import ledger_for
 from shared.settings import get_settings
+from tests.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
 PRICE = {"apple": 150, "pear": 200, "gold": 60_000}
@@ -27,42 +25,25 @@ STOCK = {"apple": 10, "pear": 5, "gold": 3}
 BALANCE = {"alice": 10_000, "bob": 500, "rich": 1_000_000}
 
 
-def reload_settings() -> None:
-    get_settings.cache_clear()
-    storage.reset_clients()
-
-
 @contextlib.contextmanager
 def open_shop(
-    azurite: str,
+    world: World,
     chaos_rate: float = 0.0,
     chaos_seed: int = 0,
     replay_check: bool = True,
     style: str = "declarative",
 ) -> Iterator[DevHost]:
-    """The app on devhost, its tables fresh in Azurite, stocked and with funded accounts;
-    the chaos knob is set only after the stocking. ``style`` is the ORDER_SAGA_STYLE: which
-    orchestrator `place` and the HTTP API start."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ORDER_SAGA_STYLE", style)
-        patch.setenv("SAGA_STORAGE_CONNECTION", azurite)
-        patch.setenv("SAGA_TABLE_PREFIX", f"saga{uuid.uuid4().hex[:12]}")
-        patch.delenv("CHAOS_FAULT_RATE", raising=False)
-        reload_settings()
-        for sku, available in STOCK.items():
-            put_stock(sku, available, PRICE[sku])
-        for customer, balance in BALANCE.items():
-            put_account(customer, balance)
-        patch.setenv("CHAOS_FAULT_RATE", str(chaos_rate))
-        patch.setenv("CHAOS_SEED", str(chaos_seed))
-        reload_settings()
-        try:
-            with DevHost(ROOT, replay_check=replay_check) as host:
-                yield host
-        finally:
-            patch.delenv("CHAOS_FAULT_RATE")
-            patch.delenv("ORDER_SAGA_STYLE")
-            reload_settings()
+    """The app on devhost over ``world``'s storage (in-memory twins or fresh tables in Azurite),
+    stocked and with funded accounts; the chaos knob is set only after the stocking. ``style`` is
+    the ORDER_SAGA_STYLE: which orchestrator `place` and the HTTP API start. Devhost runs the
+    activities in threads of this process, so they run on the world's services."""
+    for sku, available in STOCK.items():
+        world.put_stock(sku, available, PRICE[sku])
+    for customer, balance in BALANCE.items():
+        world.put_account(customer, balance)
+    world.configure(order_saga_style=style, chaos_fault_rate=chaos_rate, chaos_seed=chaos_seed)
+    with DevHost(ROOT, replay_check=replay_check) as host:
+        yield host
 
 
 def place(host: DevHost, customer: str, lines: dict[str, int], country: str = "NL") -> str:

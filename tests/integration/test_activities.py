@@ -28,11 +28,12 @@ from services import inventory as inventory_data
 from services import orders as orders_data
 from services import payments as payments_data
 from services import shipping as shipping_data
-from shared import storage
+from shared import services
 from shared.chaos import ChaosFault
-from shared.idempotency import TableLedger, compensation_key
-from shared.ledgers import ALREADY_COMPENSATED, ledger_for, memory_ledgers, use_ledgers
-from shared.settings import get_settings
+from shared.idempotency import Ledger, TableLedger, compensation_key
+from shared.ledgers import ALREADY_COMPENSATED, ledger_for
+from shared.services import Services
+from tests.world import STORAGES, World, open_world
 
 Activity = Any  # a registered activity: df's FunctionBuilder, callable like the function
 TABLES = (
@@ -45,37 +46,27 @@ STOCK, PRICE_CENTS, QUANTITY = 10, 250, 3
 BALANCE_CENTS, CHARGE_CENTS = 1000, 750
 
 
-def reload_settings() -> None:
-    get_settings.cache_clear()
-    storage.reset_clients()
-
-
 @pytest.fixture(scope="module")
-def azurite_tables(azurite: str) -> Iterator[None]:
-    """The real ledgers, on this module's own tables in Azurite."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SAGA_STORAGE_CONNECTION", azurite)
-        patch.setenv("SAGA_TABLE_PREFIX", f"act{uuid.uuid4().hex[:12]}")
-        reload_settings()
-        yield
-        for name in TABLES:
-            storage.get_table(name).delete_table()
-    reload_settings()
+def azurite_tables(azurite: str) -> Iterator[World]:
+    """The real ledgers, on this module's own tables in Azurite (dropped at the end)."""
+    with open_world("tables", azurite) as world:
+        yield world
 
 
-@pytest.fixture(params=["memory", pytest.param("table", marks=pytest.mark.azurite)])
-def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Each test runs twice: on in-memory ledgers, and on Table storage; chaos starts off."""
-    monkeypatch.delenv("CHAOS_FAULT_RATE", raising=False)
-    monkeypatch.delenv("CHAOS_SEED", raising=False)
-    get_settings.cache_clear()
+@pytest.fixture(params=STORAGES)
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    """Each test runs twice: on the in-memory twins, and on Table storage (this module's tables,
+    shared by its tests); default settings, so chaos starts off."""
     if request.param == "memory":
-        with memory_ledgers():
-            yield request.param
+        with open_world("memory") as world:
+            yield world
     else:
-        request.getfixturevalue("azurite_tables")
-        yield request.param
-    get_settings.cache_clear()
+        tables: World = request.getfixturevalue("azurite_tables")
+        world = World(Services(tables.settings, tables.services.storage), tables.azurite)
+        try:
+            yield world
+        finally:
+            world.close(drop_tables=False)
 
 
 @dataclass(frozen=True)
@@ -96,7 +87,7 @@ def new_ids() -> Ids:
 
 
 @pytest.fixture
-def ids(backend: str) -> Ids:
+def ids(world: World) -> Ids:
     return new_ids()
 
 
@@ -302,13 +293,13 @@ class TestExactlyOnce:
 class TestChaos:
     @every_case
     def test_a_fault_after_commit_leaves_one_effect_and_the_retry_gets_the_lost_answer(
-        self, case: Case, ids: Ids, monkeypatch: pytest.MonkeyPatch
+        self, case: Case, ids: Ids, world: World
     ) -> None:
         """At rate 1 with seed 3 the faults come before, after, before, after: the first `after`
         commits, no later delivery adds an effect, and once chaos stops the retry replies with
         the answer the lost reply carried (the stored one)."""
         case.prepare(ids)
-        set_chaos(monkeypatch, rate=1.0, seed=3)
+        set_chaos(world, rate=1.0, seed=3)
         faults, states = [], []
         for _ in range(4):
             with pytest.raises(ChaosFault) as caught:
@@ -317,19 +308,19 @@ class TestChaos:
             states.append(case.state(ids))
         assert faults == ["before", "after", "before", "after"]
         assert states == [case.before, case.expected, case.expected, case.expected]
-        set_chaos(monkeypatch, rate=None, seed=None)
+        set_chaos(world, rate=None, seed=None)
         answer = case.deliver(ids)
         assert code_of(answer) is None
         assert answer == case.stored_answer(ids)
         assert case.state(ids) == case.expected
 
     def test_retrying_through_chaos_gives_every_order_exactly_one_effect(
-        self, ids: Ids, monkeypatch: pytest.MonkeyPatch
+        self, ids: Ids, world: World
     ) -> None:
         """40 orders reserve on one SKU through 50% chaos, a third of them are released; each
         delivery is retried with its key until it replies, and the stock comes out exact."""
         inventory_data.put_stock(ids.sku, 1000, PRICE_CENTS)
-        set_chaos(monkeypatch, rate=0.5, seed=9)
+        set_chaos(world, rate=0.5, seed=9)
         quantities = [1 + number % 4 for number in range(40)]
 
         def place(number: int) -> tuple[Any, Any]:
@@ -349,13 +340,8 @@ class TestChaos:
         assert stock_of(ids) == (1000 - kept, kept)
 
 
-def set_chaos(monkeypatch: pytest.MonkeyPatch, *, rate: float | None, seed: int | None) -> None:
-    for name, value in (("CHAOS_FAULT_RATE", rate), ("CHAOS_SEED", seed)):
-        if value is None:
-            monkeypatch.delenv(name, raising=False)
-        else:
-            monkeypatch.setenv(name, str(value))
-    get_settings.cache_clear()
+def set_chaos(world: World, *, rate: float | None, seed: int | None) -> None:
+    world.configure(chaos_fault_rate=rate or 0.0, chaos_seed=seed)
 
 
 def until_replied(activity: Activity, key: str, payload: dict[str, Any]) -> Any:
@@ -479,7 +465,7 @@ class TestInputs:
         ],
     )
     def test_invalid_input_is_an_invalid_step_input_failure_naming_the_problem(
-        self, backend: str, activity: Activity, call: dict[str, Any], complaint: str
+        self, world: World, activity: Activity, call: dict[str, Any], complaint: str
     ) -> None:
         """Bad input is the orchestrator's bug, which no retry fixes: the activity replies with
         the InvalidStepInput failure (not retried; the saga compensates) instead of raising."""
@@ -682,16 +668,29 @@ class TestShipping:
         assert code_of(answer) == "ShippingUnavailable"
         assert shipment_of(ids) is None
 
-    def test_the_shipping_countries_setting_decides(
-        self, ids: Ids, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        monkeypatch.setenv("SHIPPING_COUNTRIES", "AQ")
-        get_settings.cache_clear()
+    def test_the_shipping_countries_setting_decides(self, ids: Ids, world: World) -> None:
+        world.configure(shipping_countries=frozenset({"AQ"}))
         answer = deliver(shipping.schedule_shipment, ids.key("s"), ship_input(ids, "AQ"))
         assert code_of(answer) is None
         assert code_of(deliver(shipping.schedule_shipment, "x:s", ship_input(ids, "NL"))) == (
             "ShippingUnavailable"
         )
+
+
+class ClientStorage:
+    """Ledgers over the given table clients, by table name."""
+
+    def __init__(self, clients: dict[str, TableClient]) -> None:
+        self.clients = clients
+
+    def ledger(self, name: str) -> Ledger:
+        return TableLedger(self.clients[name])
+
+    def ping(self, timeout_seconds: float) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
 
 
 class Requests:
@@ -708,14 +707,14 @@ class Requests:
 @pytest.mark.azurite
 @every_case
 def test_an_activity_costs_at_most_two_round_trips_and_so_does_a_redelivery(
-    case: Case, azurite: str, azurite_tables: None
+    case: Case, azurite: str, azurite_tables: World
 ) -> None:
     """Design §7: at most 2 round trips per step on the happy path, and for a duplicate. A step
     that inserts new rows (``new_rows``) commits without reading: one batch, and for a duplicate
     the rejected batch and the read of the record; any other step reads, then commits, and its
     duplicate costs the read that finds the record."""
     requests = Requests()
-    prefix = get_settings().table_prefix
+    prefix = azurite_tables.settings.table_prefix
     clients = {
         name: TableClient.from_connection_string(
             azurite, prefix + name, raw_response_hook=requests.hook
@@ -724,7 +723,8 @@ def test_an_activity_costs_at_most_two_round_trips_and_so_does_a_redelivery(
     }
     ids = new_ids()
     try:
-        with use_ledgers(lambda name: TableLedger(clients[name])):
+        counted = Services(azurite_tables.settings, ClientStorage(clients))
+        with services.use(counted):
             case.prepare(ids)
             requests.sent.clear()
             case.deliver(ids)

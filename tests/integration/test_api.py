@@ -1,10 +1,11 @@
 """The order HTTP API over real HTTP: the unmodified app on devhost (virtual time, instances in
-memory) with every service's table in Azurite. Every answer is checked against the OpenAPI
-document by the `Api` client."""
+memory) with every service's table on the in-memory twins (each style) and in Azurite (the
+declarative style). Every answer is checked against the OpenAPI document by the `Api` client."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import socket
 import threading
 import uuid
@@ -13,27 +14,46 @@ from typing import Any
 
 import pytest
 import requests
-from azure.data.tables import TableServiceClient
 
 from api import stock as api_stock
 from api.openapi import document
 from api.order_view import ORCHESTRATORS
 from devhost.testing import DevHost
-from shared.idempotency import TableLedger
+from services.inventory import INVENTORY_TABLE
+from shared import services
+from shared.ledgers import ledger_for
+from shared.services import Services
 from shared.settings import AZURITE_CONNECTION_STRING, SAGA_STYLES, get_settings
 from tests.integration.api_client import Api
-from tests.integration.shop import open_shop, reload_settings
-
-pytestmark = pytest.mark.azurite
+from tests.integration.shop import open_shop
+from tests.world import World, world_for
 
 APPROVAL_THRESHOLD_CENTS = 100_000
+# The API on the in-memory twins in each style, and on Azurite in one style.
+SHOPS = [pytest.param(("memory", style), id=f"memory-{style}") for style in SAGA_STYLES] + [
+    pytest.param(
+        ("tables", SAGA_STYLES[0]), marks=pytest.mark.azurite, id=f"tables-{SAGA_STYLES[0]}"
+    )
+]
 
 
-@pytest.fixture(scope="module", params=SAGA_STYLES)
-def shop(azurite: str, request: pytest.FixtureRequest) -> Iterator[DevHost]:
-    """The app behind the API, once with each ORDER_SAGA_STYLE."""
-    with open_shop(azurite, style=request.param) as host:
-        yield host
+@pytest.fixture(scope="module", params=SHOPS)
+def shop_in_world(request: pytest.FixtureRequest) -> Iterator[tuple[DevHost, World]]:
+    """The app behind the API, on each storage and ORDER_SAGA_STYLE in SHOPS."""
+    storage, style = request.param
+    with world_for(request, storage) as world, open_shop(world, style=style) as host:
+        yield host, world
+
+
+@pytest.fixture(scope="module")
+def shop(shop_in_world: tuple[DevHost, World]) -> DevHost:
+    return shop_in_world[0]
+
+
+@pytest.fixture(scope="module")
+def world(shop_in_world: tuple[DevHost, World]) -> World:
+    """The shop's world (this module's tests share it)."""
+    return shop_in_world[1]
 
 
 @pytest.fixture(scope="module")
@@ -105,27 +125,14 @@ def instance_ids(shop: DevHost) -> set[str]:
     return shop.call(ids())
 
 
-def table_rows(azurite: str) -> set[tuple[str, str, str, str]]:
-    """Every entity (table, keys, ETag) in this test run's tables."""
-    prefix = get_settings().table_prefix
-    service = TableServiceClient.from_connection_string(azurite)
-    rows = set()
-    for table in service.list_tables():
-        if table.name.startswith(prefix):
-            for entity in service.get_table_client(table.name).list_entities():
-                etag = entity.metadata["etag"]
-                rows.add((table.name, entity["PartitionKey"], entity["RowKey"], etag))
-    return rows
-
-
 @contextlib.contextmanager
-def nothing_changes(shop: DevHost, azurite: str) -> Iterator[None]:
+def nothing_changes(shop: DevHost, world: World) -> Iterator[None]:
     """No instance is started and no entity is written inside the block."""
     shop.wait_idle()
-    before = instance_ids(shop), table_rows(azurite)
+    before = instance_ids(shop), world.rows()
     yield
     shop.wait_idle()
-    assert (instance_ids(shop), table_rows(azurite)) == before
+    assert (instance_ids(shop), world.rows()) == before
 
 
 def problem(response: requests.Response, status: int, kind: str) -> dict[str, Any]:
@@ -212,12 +219,12 @@ class TestPlaceOrder:
         assert api.get(f"/inventory/{sku}").json()["available"] == 4
 
     def test_the_same_key_with_another_body_is_409(
-        self, shop: DevHost, api: Api, azurite: str
+        self, shop: DevHost, api: Api, world: World
     ) -> None:
         sku, customer = stocked(api), funded(api)
         order_id = placed(api, order_body(customer, {sku: 1}), key="k-409")
         shop.wait_for(order_id)
-        with nothing_changes(shop, azurite):
+        with nothing_changes(shop, world):
             response = place(api, order_body(customer, {sku: 2}), key="k-409")
         body = problem(response, 409, "idempotency-key-reused")
         assert "Idempotency-Key" in body["detail"]
@@ -271,13 +278,13 @@ class TestInvalidOrders:
         self,
         shop: DevHost,
         api: Api,
-        azurite: str,
+        world: World,
         kwargs: dict[str, Any],
         status: int,
         kind: str,
         fields: list[str] | None,
     ) -> None:
-        with nothing_changes(shop, azurite):
+        with nothing_changes(shop, world):
             response = api.post("/orders", **kwargs)
         body = problem(response, status, kind)
         assert [error["field"] for error in body.get("errors", [])] == (fields or [])
@@ -406,11 +413,11 @@ class TestApproval:
         problem(response, 409, "order-state-conflict")
 
     def test_an_invalid_decision_is_400_and_changes_nothing(
-        self, shop: DevHost, api: Api, azurite: str
+        self, shop: DevHost, api: Api, world: World
     ) -> None:
         order_id, _, _ = awaiting_approval(shop, api)
         history = len(shop.state(order_id).history)
-        with nothing_changes(shop, azurite):
+        with nothing_changes(shop, world):
             response = api.post(f"/orders/{order_id}/approval", json={"approved": "yes"})
         assert problem(response, 400, "validation-error")["errors"][0]["field"] == "approved"
         assert len(shop.state(order_id).history) == history  # no event was raised
@@ -439,14 +446,15 @@ class TestRetryCompensation:
         order_id, sku, _ = awaiting_approval(shop, api)
         broken = threading.Event()
         broken.set()
-        original = TableLedger.compensate
+        ledger_class = type(ledger_for(INVENTORY_TABLE))  # TableLedger or MemoryLedger
+        original = ledger_class.compensate
 
-        def failing(self: TableLedger, partition: str, action_key: str, *a: Any, **kw: Any) -> Any:
+        def failing(self: Any, partition: str, action_key: str, *a: Any, **kw: Any) -> Any:
             if broken.is_set() and action_key == f"{order_id}:reserve-0":
                 raise RuntimeError("inventory partition unavailable")
             return original(self, partition, action_key, *a, **kw)
 
-        monkeypatch.setattr(TableLedger, "compensate", failing)
+        monkeypatch.setattr(ledger_class, "compensate", failing)
         problem(api.post(f"/orders/{order_id}/retry-compensation"), 409, "order-state-conflict")
         assert api.post(f"/orders/{order_id}/approval", json={"approved": False}).status_code == 202
         order = settled(shop, api, order_id)
@@ -510,13 +518,13 @@ class TestSampleData:
         self,
         shop: DevHost,
         api: Api,
-        azurite: str,
+        world: World,
         path: str,
         kwargs: dict[str, Any],
         status: int,
         kind: str,
     ) -> None:
-        with nothing_changes(shop, azurite):
+        with nothing_changes(shop, world):
             problem(api.put(path, **kwargs), status, kind)
 
     def test_an_unexpected_error_is_a_500_without_details(
@@ -537,20 +545,24 @@ class TestHealthAndDocument:
         assert api.get("/health").json() == {"status": "ok", "storage": "ok"}
 
     def test_health_is_503_when_storage_is_unreachable(
-        self, shop: DevHost, api: Api, monkeypatch: pytest.MonkeyPatch
+        self, shop: DevHost, api: Api, world: World
     ) -> None:
+        """On Azurite, Table storage on a port nothing listens on; on the twins, a storage whose
+        ping fails."""
         shop.wait_idle()
-        with socket.socket() as probe:  # a port nothing listens on
-            probe.bind(("127.0.0.1", 0))
-            dead_port = probe.getsockname()[1]
-        dead = AZURITE_CONNECTION_STRING.replace("127.0.0.1:10002", f"127.0.0.1:{dead_port}")
-        monkeypatch.setenv("SAGA_STORAGE_CONNECTION", dead)
-        reload_settings()
-        try:
+        if world.storage == "tables":
+            with socket.socket() as probe:  # a port nothing listens on
+                probe.bind(("127.0.0.1", 0))
+                dead_port = probe.getsockname()[1]
+            dead = AZURITE_CONNECTION_STRING.replace("127.0.0.1:10002", f"127.0.0.1:{dead_port}")
+            unreachable = Services(
+                dataclasses.replace(world.settings, storage_connection_string=dead)
+            )
+        else:
+            unreachable = Services(world.settings, Unreachable())
+        with services.use(unreachable):
             response = api.get("/health")
-        finally:
-            monkeypatch.undo()
-            reload_settings()
+        unreachable.close()
         problem(response, 503, "service-unavailable")
         assert response.headers["Retry-After"] == "5"
         assert api.get("/health").status_code == 200
@@ -558,3 +570,16 @@ class TestHealthAndDocument:
     def test_the_document_is_served(self, api: Api) -> None:
         response = api.get("/openapi.json")
         assert response.json() == document()
+
+
+class Unreachable:
+    """A storage that never answers."""
+
+    def ledger(self, name: str) -> Any:
+        raise ConnectionError("unreachable")
+
+    def ping(self, timeout_seconds: float) -> None:
+        raise ConnectionError("unreachable")
+
+    def close(self) -> None:
+        return None

@@ -13,7 +13,6 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
-from shared import storage
 from shared.errors import ContentionExhausted, IdempotencyConflict, TransactionTooLarge
 from shared.idempotency import (
     MAX_BATCH_OPS,
@@ -25,7 +24,9 @@ from shared.idempotency import (
     UnitOfWork,
     compensation_key,
 )
-from shared.settings import get_settings
+from shared.settings import Settings
+from shared.storage import TableStorage
+from tests.world import STORAGES
 
 T = TypeVar("T")
 SKU = "sku-1"
@@ -37,23 +38,19 @@ class NewLedger(Protocol):
     ) -> Ledger: ...
 
 
-@pytest.fixture(params=["memory", pytest.param("table", marks=pytest.mark.azurite)])
-def new_ledger(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[NewLedger]:
+@pytest.fixture(params=STORAGES)
+def new_ledger(request: pytest.FixtureRequest) -> Iterator[NewLedger]:
     """Make ledgers: in memory, or on a table of this test's own in Azurite."""
     if request.param == "memory":
         yield MemoryLedger
         return
-    monkeypatch.setenv("SAGA_STORAGE_CONNECTION", request.getfixturevalue("azurite"))
-    monkeypatch.setenv("SAGA_TABLE_PREFIX", f"t{uuid.uuid4().hex[:12]}")
-    get_settings.cache_clear()
-    storage.reset_clients()
-    table = storage.get_table("Ledger")
-    yield partial(TableLedger, table)
-    table.delete_table()
-    get_settings.cache_clear()
-    storage.reset_clients()
+    settings = Settings(
+        storage_connection_string=request.getfixturevalue("azurite"),
+        table_prefix=f"t{uuid.uuid4().hex[:12]}",
+    )
+    storage = TableStorage(settings)
+    yield partial(TableLedger, storage.get_table("Ledger"))
+    storage.drop_tables()
 
 
 @pytest.fixture

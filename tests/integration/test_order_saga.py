@@ -1,5 +1,7 @@
 """The order saga end to end in-process: the real app on devhost (real SDK replay, virtual time)
-with every service's data in Table storage on Azurite."""
+with every service's data on the in-memory twins (each style) and in Table storage on Azurite
+(the declarative style; both styles meet Azurite in the record comparison, the 100-line order
+and the properties in test_order_saga_properties.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,8 @@ from devhost.history import EventType
 from devhost.limits import host_json_text, utf16_kilobytes
 from devhost.testing import DevHost
 from orchestrators.order_saga import STEP_TIMEOUT_SECONDS
-from services.inventory import get_stock, put_stock
-from shared.idempotency import TableLedger
+from services.inventory import INVENTORY_TABLE, get_stock, put_stock
+from shared.ledgers import ledger_for
 from shared.saga.step_entries import step_list
 from shared.settings import SAGA_STYLES, get_settings
 from tests.integration.shop import (
@@ -30,8 +32,14 @@ from tests.integration.shop import (
     place,
     result,
 )
+from tests.world import open_world, world_for
 
-pytestmark = pytest.mark.azurite
+# Every behaviour on the in-memory twins in each style, and on Azurite in one style.
+SHOPS = [pytest.param(("memory", style), id=f"memory-{style}") for style in SAGA_STYLES] + [
+    pytest.param(
+        ("tables", SAGA_STYLES[0]), marks=pytest.mark.azurite, id=f"tables-{SAGA_STYLES[0]}"
+    )
+]
 
 
 def eventually(condition: Callable[[], bool], timeout: float = 10) -> bool:
@@ -44,10 +52,11 @@ def eventually(condition: Callable[[], bool], timeout: float = 10) -> bool:
     return True
 
 
-@pytest.fixture(params=SAGA_STYLES)
-def shop(azurite: str, request: pytest.FixtureRequest) -> Iterator[DevHost]:
-    """The shop, once with each ORDER_SAGA_STYLE: every test must hold for both."""
-    with open_shop(azurite, style=request.param) as host:
+@pytest.fixture(params=SHOPS)
+def shop(request: pytest.FixtureRequest) -> Iterator[DevHost]:
+    """The shop on each storage and ORDER_SAGA_STYLE in SHOPS: every test must hold for all."""
+    storage, style = request.param
+    with world_for(request, storage) as world, open_shop(world, style=style) as host:
         yield host
 
 
@@ -172,18 +181,19 @@ class TestTimeouts:
         """The reservation is held back until its step timed out and the saga compensated
         (tombstoning it); when it finally runs it finds the tombstone and changes nothing."""
         started, release = threading.Event(), threading.Event()
-        original = TableLedger.run_once
+        ledger_class = type(ledger_for(INVENTORY_TABLE))  # TableLedger or MemoryLedger
+        original = ledger_class.run_once
 
         late: list[str] = []
 
-        def held_back(self: TableLedger, partition: str, key: str, *args: Any, **kw: Any) -> Any:
+        def held_back(self: Any, partition: str, key: str, *args: Any, **kw: Any) -> Any:
             if key.endswith(":reserve-0"):
                 started.set()
                 assert release.wait(timeout=30)
                 late.append("ran")
             return original(self, partition, key, *args, **kw)
 
-        monkeypatch.setattr(TableLedger, "run_once", held_back)
+        monkeypatch.setattr(ledger_class, "run_once", held_back)
         order_id = place(shop, "alice", {"apple": 4})
         assert started.wait(timeout=10)
         shop.advance(STEP_TIMEOUT_SECONDS + 1, settle=False)
@@ -208,6 +218,7 @@ class TestTimeouts:
 
 
 @pytest.mark.slow
+@pytest.mark.azurite
 class TestStrictHostLimits:
     @pytest.mark.parametrize("style", SAGA_STYLES)
     def test_a_100_line_order_with_every_step_retried_stays_within_the_status_limit(
@@ -218,7 +229,10 @@ class TestStrictHostLimits:
         UTF-16) and its progress record stays under 12 KB (devhost.limits measures it as the
         Durable extension does). The replay check is off here: it would double the cost of the
         SDK replaying a long history at every episode, and other tests cover determinism."""
-        with open_shop(azurite, replay_check=False, style=style) as shop:
+        with (
+            open_world("tables", azurite) as world,
+            open_shop(world, replay_check=False, style=style) as shop,
+        ):
             self._run(shop)
 
     @staticmethod
@@ -244,6 +258,7 @@ class TestStrictHostLimits:
         assert (attempts["create_order"], attempts["charge_payment"]) == (3, 5)
 
 
+@pytest.mark.azurite
 class TestBothStylesAlike:
     """The same order under each orchestrator, each in a fresh shop: the records they publish
     and the calls they make (names, idempotency keys, inputs) are the same, bar the order ids
@@ -271,7 +286,7 @@ class TestBothStylesAlike:
     ) -> None:
         seen = []
         for style in SAGA_STYLES:
-            with open_shop(azurite, style=style) as shop:
+            with open_world("tables", azurite) as world, open_shop(world, style=style) as shop:
                 order_id = place(shop, customer, lines, country)
                 shop.wait_idle()
                 if decision == "Cancel":

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from shared.settings import SAGA_STYLES
 from tests.integration.shop import BALANCE, assert_books_balance, open_shop, place
+from tests.world import open_world
 
 pytestmark = pytest.mark.azurite
 
@@ -47,7 +48,10 @@ def test_every_order_ends_terminal_and_the_books_balance(
     lost_replies: bool,
     crash_after: int | None,
 ) -> None:
-    with open_shop(azurite, chaos_rate, chaos_seed, style=style) as host:
+    with (
+        open_world("tables", azurite) as world,
+        open_shop(world, chaos_rate, chaos_seed, style=style) as host,
+    ):
         if duplicates:
             host.faults.duplicate_delivery("*", times=None, concurrent=chaos_seed % 2 == 0)
         if lost_replies:

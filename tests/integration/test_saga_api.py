@@ -15,6 +15,7 @@ from api.saga_ids import saga_id_for
 from devhost.testing import DevHost
 from tests.integration.api_client import Api
 from tests.integration.shop import open_shop
+from tests.world import open_world
 
 pytestmark = pytest.mark.azurite
 
@@ -23,7 +24,7 @@ BASE = "/sagas/transfer"
 
 @pytest.fixture(scope="module")
 def shop(azurite: str) -> Iterator[DevHost]:
-    with open_shop(azurite) as host:
+    with open_world("tables", azurite) as world, open_shop(world) as host:
         yield host
 
 

@@ -3,84 +3,68 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from azure.identity import DefaultAzureCredential
 
 from shared import storage
 from shared.errors import SettingsError
-from shared.settings import get_settings
+from shared.settings import Settings
+from shared.storage import TableStorage
 from shared.table_batch import LeanBatchTableClient
 
 
-@pytest.fixture
-def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """A clean slate: no storage settings, fresh clients before and after."""
-    for name in ("SAGA_STORAGE_CONNECTION", "AzureWebJobsStorage", "SAGA_TABLE_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    storage.reset_clients()
-    yield monkeypatch
-    get_settings.cache_clear()
-    storage.reset_clients()
+def tables(environ: dict[str, str]) -> TableStorage:
+    """Table storage as the environment ``environ`` (and nothing else) configures it."""
+    return TableStorage(Settings.from_env(environ))
 
 
 @pytest.mark.azurite
-def test_a_table_is_created_once_and_its_client_shared(
-    azurite: str, settings_env: pytest.MonkeyPatch
-) -> None:
+def test_a_table_is_created_once_and_its_client_shared(azurite: str) -> None:
     """The prefix is applied, the table exists after first use, and the client is reused."""
     prefix = f"st{uuid.uuid4().hex[:10]}"
-    settings_env.setenv("SAGA_STORAGE_CONNECTION", azurite)
-    settings_env.setenv("SAGA_TABLE_PREFIX", prefix)
-    get_settings.cache_clear()
+    storage = tables({"SAGA_STORAGE_CONNECTION": azurite, "SAGA_TABLE_PREFIX": prefix})
     client = storage.get_table("Orders")
     assert client.table_name == f"{prefix}Orders"
     assert storage.get_table("Orders") is client
     client.create_entity({"PartitionKey": "p", "RowKey": "r"})  # the table really exists
-    client.delete_table()
+    storage.drop_tables()
 
 
-def test_an_endpoint_selects_managed_identity_without_keys(
-    settings_env: pytest.MonkeyPatch,
-) -> None:
+def test_an_endpoint_selects_managed_identity_without_keys() -> None:
     """With SAGA_TABLE_ENDPOINT the service client authenticates with DefaultAzureCredential
     (no connection string involved); nothing is sent until the table is first used."""
-    settings_env.setenv("SAGA_TABLE_ENDPOINT", "https://account.table.core.windows.net")
-    settings_env.setenv("AzureWebJobsStorage", "UseDevelopmentStorage=true")
-    get_settings.cache_clear()
+    storage = tables(
+        {
+            "SAGA_TABLE_ENDPOINT": "https://account.table.core.windows.net",
+            "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+        }
+    )
     service = storage._service_client()
     assert service.url.startswith("https://account.table.core.windows.net")
     assert isinstance(storage._credential, DefaultAzureCredential)
     assert service.credential is storage._credential
+    storage.close()
 
 
-def test_no_storage_setting_is_a_clear_error(settings_env: pytest.MonkeyPatch) -> None:
+def test_no_storage_setting_is_a_clear_error() -> None:
     with pytest.raises(SettingsError, match="set SAGA_TABLE_ENDPOINT"):
-        storage.get_table("Orders")
+        tables({}).get_table("Orders")
 
 
-def test_an_invalid_table_name_is_refused_before_any_request(
-    settings_env: pytest.MonkeyPatch,
-) -> None:
-    settings_env.setenv("SAGA_STORAGE_CONNECTION", "UseDevelopmentStorage=true")
-    get_settings.cache_clear()
+def test_an_invalid_table_name_is_refused_before_any_request() -> None:
+    storage = tables({"SAGA_STORAGE_CONNECTION": "UseDevelopmentStorage=true"})
     for bad in ("ab", "Order-Lines", "1Orders"):
         with pytest.raises(ValueError, match="must be 3-63 letters and digits"):
             storage.get_table(bad)
 
 
 @pytest.mark.azurite
-def test_tables_commit_transactions_through_the_lean_codec(
-    azurite: str, settings_env: pytest.MonkeyPatch
-) -> None:
-    settings_env.setenv("SAGA_STORAGE_CONNECTION", azurite)
-    settings_env.setenv("SAGA_TABLE_PREFIX", f"st{uuid.uuid4().hex[:10]}")
-    get_settings.cache_clear()
-    client = storage.get_table("Orders")
-    assert isinstance(client, LeanBatchTableClient)
-    client.delete_table()
+def test_tables_commit_transactions_through_the_lean_codec(azurite: str) -> None:
+    prefix = f"st{uuid.uuid4().hex[:10]}"
+    storage = tables({"SAGA_STORAGE_CONNECTION": azurite, "SAGA_TABLE_PREFIX": prefix})
+    assert isinstance(storage.get_table("Orders"), LeanBatchTableClient)
+    storage.drop_tables()
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """The transfer saga end to end in-process: the real app on devhost (real SDK replay, virtual
-time), the Accounts table on Azurite. Each transfer starts the way the generic HTTP surface
-starts it: ``TRANSFER_PUBLIC.to_input`` over a validated request, under its orchestrator name."""
+time), the Accounts table on its in-memory twin and on Azurite (the `world` fixture). Each
+transfer starts the way the generic HTTP surface starts it: ``TRANSFER_PUBLIC.to_input`` over a
+validated request, under its orchestrator name."""
 
 from __future__ import annotations
 
@@ -16,16 +17,15 @@ from services.payments import get_account
 from shared.saga.step_entries import step_list
 from shared.settings import get_settings
 from tests.integration.shop import BALANCE, open_shop, result
-
-pytestmark = pytest.mark.azurite
+from tests.world import World
 
 BIG = 200_000  # over the default approval threshold (100,000 cents); rich has 1,000,000
 
 
 @pytest.fixture
-def bank(azurite: str) -> Iterator[DevHost]:
+def bank(world: World) -> Iterator[DevHost]:
     """The app with funded accounts alice (10,000), bob (500) and rich (1,000,000)."""
-    with open_shop(azurite) as host:
+    with open_shop(world) as host:
         assert get_settings().approval_threshold_cents <= BIG
         yield host
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from shared import services
 from shared.chaos import Chaos, ChaosFault, When, chaotic, current_chaos
-from shared.settings import get_settings
 
 Knob = Callable[..., None]
 
@@ -24,11 +24,11 @@ def knob(monkeypatch: pytest.MonkeyPatch) -> Iterator[Knob]:
                 monkeypatch.delenv(name, raising=False)
             else:
                 monkeypatch.setenv(name, str(value))
-        get_settings.cache_clear()
+        services.reset()
 
     set_knob()
     yield set_knob
-    get_settings.cache_clear()
+    services.reset()
 
 
 class Activity:
@@ -133,7 +133,7 @@ class TestSeed:
         knob_before = current_chaos()
         monkeypatch.setenv("CHAOS_FAULT_RATE", "0")
         assert current_chaos() is knob_before
-        get_settings.cache_clear()
+        services.reset()
         assert current_chaos() is None
 
 

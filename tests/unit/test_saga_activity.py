@@ -12,6 +12,7 @@ from azure.functions.decorators.function_app import FunctionBuilder
 
 from activities import inventory, orders, payments, shipping
 from contracts.order import ReserveLine
+from shared import services
 from shared.chaos import ChaosFault, chaotic
 from shared.errors import (
     ContentionExhausted,
@@ -25,7 +26,6 @@ from shared.errors import (
 from shared.saga.activity import MAX_MESSAGE_CHARS, saga_activity
 from shared.saga.call import StepCall
 from shared.saga.outcome import failure, parse_envelope
-from shared.settings import get_settings
 
 CALL = {"key": "i1:reserve", "input": {"orderId": "o", "sku": "apple", "quantity": 1}}
 
@@ -49,15 +49,15 @@ class Raising:
 def chaos_off(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("CHAOS_FAULT_RATE", raising=False)
     monkeypatch.delenv("CHAOS_SEED", raising=False)
-    get_settings.cache_clear()
+    services.reset()
     yield
-    get_settings.cache_clear()
+    services.reset()
 
 
 def set_chaos(monkeypatch: pytest.MonkeyPatch, rate: float, seed: int) -> None:
     monkeypatch.setenv("CHAOS_FAULT_RATE", str(rate))
     monkeypatch.setenv("CHAOS_SEED", str(seed))
-    get_settings.cache_clear()
+    services.reset()
 
 
 PERMANENT = {

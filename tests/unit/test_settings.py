@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from shared import services
 from shared.errors import SettingsError
 from shared.settings import AZURITE_CONNECTION_STRING, Settings, get_settings
 
@@ -91,17 +92,17 @@ class TestParsing:
             Settings.from_env({}).chaos_seed = 1  # type: ignore[misc]
 
     def test_get_settings_reads_the_environment_once(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Later changes are ignored until the cache is cleared, as tests do."""
+        """Later changes are ignored until `services.reset()`, as tests do."""
         monkeypatch.setenv("CHAOS_SEED", "1")
-        get_settings.cache_clear()
+        services.reset()
         try:
             assert get_settings() is get_settings()
             monkeypatch.setenv("CHAOS_SEED", "2")
             assert get_settings().chaos_seed == 1
-            get_settings.cache_clear()
+            services.reset()
             assert get_settings().chaos_seed == 2
         finally:
-            get_settings.cache_clear()
+            services.reset()
 
 
 class TestInvalidValues:

@@ -23,6 +23,7 @@ from contracts.transfer import (
     to_input,
 )
 from orchestrators.transfer_saga import TRANSFER_SAGA, transfer_saga
+from shared import services
 from shared.saga import PIVOT, ApprovalGate, Step
 from shared.settings import get_settings
 
@@ -42,10 +43,10 @@ def errors(**changes: Any) -> list[tuple[tuple[str | int, ...], str]]:
 @pytest.fixture
 def settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """Set APPROVAL_* in the environment, read afresh by get_settings."""
-    get_settings.cache_clear()
+    services.reset()
     yield monkeypatch
     monkeypatch.undo()
-    get_settings.cache_clear()
+    services.reset()
 
 
 class TestTheRequest:
@@ -147,7 +148,7 @@ class TestToInput:
         settings.setenv("APPROVAL_THRESHOLD_CENTS", "2500")
         first = to_input(parse(), "transfer-1", "h")
         settings.setenv("APPROVAL_THRESHOLD_CENTS", "2501")
-        get_settings.cache_clear()
+        services.reset()
         second = to_input(parse(), "transfer-2", "h")
         assert (needs_approval(first), needs_approval(second)) == (True, False)
         assert first.approval.threshold_cents == 2_500  # travels in the input, unchanged
