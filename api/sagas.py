@@ -108,9 +108,12 @@ class SagaRoutes:
         existing = await start_once(client, self.public.orchestrator, saga_id, saga_input.to_wire())
         if existing is None:
             return self._accepted(saga_id, PublicStatus.RUNNING)
-        if not self._ours(existing) or not same_request(read_saga(existing).input, fingerprint):
+        if not self._ours(existing):
             raise key_reused()
-        return self._accepted(saga_id, read_saga(existing).status)
+        saga = read_saga(existing)
+        if not same_request(saga.input, fingerprint):
+            raise key_reused()
+        return self._accepted(saga_id, saga.status)
 
     async def _get(self, req: func.HttpRequest, client: Any) -> func.HttpResponse:
         """The saga and its progress."""

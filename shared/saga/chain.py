@@ -98,11 +98,6 @@ class SagaCode:
         return self._run.results
 
     @property
-    def record(self) -> dict[str, Any]:
-        """The progress record as published (the saga's custom status)."""
-        return self._progress.record
-
-    @property
     def ended(self) -> bool:
         """Whether ``compensations()`` has settled the saga (completed or compensated)."""
         return self._ended

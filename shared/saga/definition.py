@@ -99,6 +99,9 @@ class Step:
     timeout_seconds: float | None = None
     input: InputBuilder = _pass_saga_input
     compensation_retry: RetryPolicy | None = None
+    # How many arguments ``input`` takes, found once here: the engine builds inputs on every
+    # replayed episode, and inspecting a signature each time would cost more than the build.
+    _input_arity: int = field(init=False, repr=False, compare=False, default=2)
 
     def __post_init__(self) -> None:
         _check_name(self.name, "step")
@@ -112,7 +115,9 @@ class Step:
                 )
         if self.timeout_seconds is not None and self.timeout_seconds <= 0:
             raise SagaDefinitionError(f"step {self.name!r}: timeout_seconds must be > 0")
-        if not callable(self.input) or builder_arity(self.input) not in (2, 3):
+        arity = builder_arity(self.input) if callable(self.input) else 0
+        object.__setattr__(self, "_input_arity", arity)
+        if arity not in (2, 3):
             raise SagaDefinitionError(
                 f"step {self.name!r}: input must be a callable of (saga_input, results) or "
                 "(saga_input, results, now)"
@@ -120,7 +125,7 @@ class Step:
 
     def build_input(self, saga_input: Any, results: Mapping[str, Any], now: datetime) -> Any:
         """The step's input: its builder's answer, given ``now`` if it asks for it."""
-        if builder_arity(self.input) == 3:
+        if self._input_arity == 3:
             return self.input(saga_input, results, now)  # type: ignore[call-arg]
         return self.input(saga_input, results)  # type: ignore[call-arg]
 
