@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from services.tables import declared
 from shared.idempotency import UnitOfWork
 from shared.ledgers import ledger_for
 from shared.numbers import whole_number
 
-INVENTORY_TABLE = "Inventory"
+INVENTORY_TABLE = declared("Inventory")
 STOCK_ROW = "stock"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
-ORDERS_TABLE = "Orders"
+from services.tables import declared
+
+ORDERS_TABLE = declared("Orders")
 ORDER_ROW = "order"
 PENDING, CANCELLED, CONFIRMED = "Pending", "Cancelled", "Confirmed"

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from services.tables import declared
 from shared.idempotency import UnitOfWork
 from shared.ledgers import ledger_for
 from shared.numbers import whole_number
 from shared.saga.outcome import failure
 
-ACCOUNTS_TABLE = "Accounts"
+ACCOUNTS_TABLE = declared("Accounts")
 ACCOUNT_ROW = "account"
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-SHIPMENTS_TABLE = "Shipments"
+from services.tables import declared
+
+SHIPMENTS_TABLE = declared("Shipments")
 SHIPMENT_ROW = "shipment"
 # Fixed namespace: an order's shipment id is uuid5(namespace, orderId), the same on every run.
 _SHIPMENT_IDS = uuid.UUID("6f1c2b0e-5d0a-4c7e-9a43-2f8e1d7b9c55")

@@ -44,7 +44,8 @@ def test_funcignore_keeps_local_tooling_out_of_the_package() -> None:
         assert entry in lines
     assert "local.settings.json" in lines
     # Deployed code must not be excluded.
-    for deployed in ("function_app.py", "api/", "shared/", "host.json", "requirements.txt"):
+    deployed_paths = ("function_app.py", "api/", "shared/", "services/", "services/tables.json")
+    for deployed in (*deployed_paths, "*.json", "host.json", "requirements.txt"):
         assert deployed not in lines
 
 

@@ -9,13 +9,9 @@ param deploymentContainerName string
 @description('Prefix of every saga table name (SAGA_TABLE_PREFIX).')
 param tablePrefix string
 
-// One table per service of the sample; the app also creates them on first use.
-var sagaTables = [
-  'Orders'
-  'Inventory'
-  'Accounts'
-  'Shipments'
-]
+// The services' tables, declared once in services/tables.json (the app reads the same file and
+// would also create a missing table on first use).
+var sagaTables = loadJsonContent('../../services/tables.json')
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   //checkov:skip=CKV_AZURE_35: Flex Consumption without virtual-network integration reaches storage over public endpoints; every request still needs an Entra ID token because shared keys are off.

@@ -1,11 +1,15 @@
 """The security bar (design §7) holds in the Bicep itself: no keys, TLS 1.2, HTTPS, no FTP."""
 
+import importlib
+import pkgutil
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import services
+from services.tables import TABLES, TABLES_FILE
 from tests.infra.bicep import BICEP_FILES, INFRA, body, model, resources_of_type
 
 SECRET_WORDS = re.compile(r"key|connectionstring|password|secret|sas|token", re.IGNORECASE)
@@ -14,6 +18,15 @@ SECRET_WORDS = re.compile(r"key|connectionstring|password|secret|sas|token", re.
 def _only(relative: str, resource_type: str) -> dict[str, Any]:
     (declaration,) = resources_of_type(relative, resource_type).values()
     return declaration
+
+
+def _service_tables() -> set[str]:
+    """The tables the service modules name (their ``*_TABLE`` constants)."""
+    names = set()
+    for module in pkgutil.iter_modules(services.__path__, "services."):
+        loaded = importlib.import_module(module.name)
+        names |= {value for key, value in vars(loaded).items() if key.endswith("_TABLE")}
+    return names
 
 
 class TestStorageAccount:
@@ -32,20 +45,20 @@ class TestStorageAccount:
         assert properties["allowCrossTenantReplication"] is False
         assert properties["isLocalUserEnabled"] is False
 
-    def test_the_saga_tables_are_declared(self) -> None:
-        """Orders, Inventory, Accounts and Shipments exist before the app first runs."""
+    def test_the_saga_tables_are_the_ones_the_services_declare(self) -> None:
+        """The deployment creates exactly the tables listed in services/tables.json, the file
+        every service takes its table name from, so a new service declares its table once."""
         storage = model("app/storage.bicep")
-        assert storage["variables"]["sagaTables"]["value"] == [
-            "Orders",
-            "Inventory",
-            "Accounts",
-            "Shipments",
-        ]
+        loaded = storage["variables"]["sagaTables"]["value"]["function"]
+        assert loaded["type"] == "load_json_content"
+        source = (INFRA / "app" / loaded["parameters"]["file_path"]).resolve()
+        assert source == TABLES_FILE
         (tables,) = resources_of_type(
             "app/storage.bicep", "Microsoft.Storage/storageAccounts/tableServices/tables"
         ).values()
         assert tables["config"]["loop_type"]["detail"]["array_name"] == "sagaTables"
         assert body(tables)["name"] == "${tablePrefix}${table}"
+        assert sorted(TABLES) == sorted(set(TABLES)) == sorted(_service_tables())
 
     def test_the_deployment_container_is_private(self) -> None:
         """The app package container allows no anonymous reads."""
