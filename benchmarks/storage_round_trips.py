@@ -25,20 +25,19 @@ from azure.data.tables import TableClient
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from contracts.order import order_saga_input  # noqa: E402
+from contracts.order import OrderSagaInput, order_saga_input  # noqa: E402
 from devhost.azurite import ensure_azurite  # noqa: E402
 from devhost.testing import DevHost  # noqa: E402
-from services.inventory import INVENTORY_TABLE, put_stock  # noqa: E402
-from services.orders import ORDERS_TABLE  # noqa: E402
-from services.payments import ACCOUNTS_TABLE, put_account  # noqa: E402
-from services.shipping import SHIPMENTS_TABLE  # noqa: E402
+from orchestrators.order_saga import ORDER_SAGA  # noqa: E402
+from services.inventory import put_stock  # noqa: E402
+from services.payments import put_account  # noqa: E402
+from services.tables import TABLES  # noqa: E402
 from shared import services  # noqa: E402
 from shared.idempotency import TableLedger  # noqa: E402
 from shared.ledgers import ledger_for  # noqa: E402
+from shared.saga import Step  # noqa: E402
 from shared.services import Services  # noqa: E402
 from shared.settings import get_settings  # noqa: E402
-
-FORWARD_STEPS = 5  # create_order, reserve-0, charge_payment, schedule_shipment, confirm_order
 
 
 @contextmanager
@@ -71,19 +70,27 @@ def counted_tables(connection_string: str) -> Iterator[list[str]]:
     counted.close()
 
 
+def one_apple(order_id: str) -> OrderSagaInput:
+    settings = get_settings()
+    return order_saga_input(
+        order_id,
+        "alice",
+        [{"sku": "apple", "quantity": 1}],
+        {"country": "NL"},
+        settings.approval_threshold_cents,
+        settings.approval_timeout_seconds,
+    )
+
+
+def forward_steps() -> int:
+    """The activity steps one order runs forward (the approval gate calls no activity)."""
+    return sum(isinstance(step, Step) for step in ORDER_SAGA.members(one_apple("o")))
+
+
 def run_orders(host: DevHost, count: int) -> None:
     for _ in range(count):
         order_id = f"bench-{uuid.uuid4().hex[:10]}"
-        settings = get_settings()
-        saga_input = order_saga_input(
-            order_id,
-            "alice",
-            [{"sku": "apple", "quantity": 1}],
-            {"country": "NL"},
-            settings.approval_threshold_cents,
-            settings.approval_timeout_seconds,
-        ).to_wire()
-        host.start("order_saga", saga_input, instance_id=order_id)
+        host.start("order_saga", one_apple(order_id).to_wire(), instance_id=order_id)
         if host.wait_for(order_id).runtime_status != "Completed":
             raise RuntimeError(f"{order_id}: {host.output(order_id)}")
         if host.output(order_id)["status"] != "Completed":
@@ -97,7 +104,7 @@ def measure(connection_string: str, orders: int) -> dict[str, Any]:
     services.reset()
     put_stock("apple", orders * 2, 100)
     put_account("alice", orders * 1000)
-    for table in (ORDERS_TABLE, INVENTORY_TABLE, ACCOUNTS_TABLE, SHIPMENTS_TABLE):
+    for table in TABLES:
         ledger_for(table)  # creates the table, so the counted clients only do the work
     with DevHost(ROOT) as host, counted_tables(connection_string) as sent:
         run_orders(host, orders)
@@ -106,7 +113,7 @@ def measure(connection_string: str, orders: int) -> dict[str, Any]:
         host.faults.duplicate_delivery("*", times=None)
         run_orders(host, orders)
         with_duplicates = len(sent)
-    steps = orders * FORWARD_STEPS
+    steps = orders * forward_steps()
     return {
         "orders": orders,
         "requests_per_forward_step": round(happy / steps, 2),

@@ -263,6 +263,18 @@ class SagaDefinition:
             self.summary,
         )
 
+    def members(self, saga_input: Any) -> list[Step | ApprovalGate]:
+        """Every step and gate this input runs through, in order, groups and fan-outs listed
+        member by member: the steps a saga's status lists."""
+        listed: list[Step | ApprovalGate] = []
+        for entry in self.for_input(saga_input).steps:
+            if isinstance(entry, ParallelGroup):
+                listed.extend(entry.steps)
+            else:
+                assert not isinstance(entry, FanOut)  # for_input expanded it
+                listed.append(entry)
+        return listed
+
 
 def _check_name(name: object, what: str) -> None:
     # Names become idempotency keys "{instance}:{step}[:compensate]": a colon could collide.

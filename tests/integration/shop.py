@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from api.order_view import ORCHESTRATORS
-from contracts.order import order_saga_input
+from contracts.order import OrderSagaInput, order_saga_input
 from devhost.instance import COMPLETED
 from devhost.testing import DevHost, when_custom_status
+from orchestrators.order_saga import ORDER_SAGA
 from services.inventory import get_stock
 from services.orders import ORDERS_TABLE
 from services.payments import get_account
@@ -46,21 +47,39 @@ def open_shop(
         yield host
 
 
-def place(host: DevHost, customer: str, lines: dict[str, int], country: str = "NL") -> str:
-    """Start an order saga the way the HTTP starter does, in the configured style; the order id
-    is the instance id."""
-    order_id = f"order-{uuid.uuid4().hex[:10]}"
+def order_input(
+    order_id: str, customer: str, lines: dict[str, int], country: str = "NL"
+) -> OrderSagaInput:
+    """The saga input the HTTP starter would build for this order."""
     items = [{"sku": sku, "quantity": quantity} for sku, quantity in lines.items()]
     settings = get_settings()
-    saga_input = order_saga_input(
+    return order_saga_input(
         order_id,
         customer,
         items,
         {"country": country},
         settings.approval_threshold_cents,
         settings.approval_timeout_seconds,
-    ).to_wire()
-    orchestrator = ORCHESTRATORS[settings.order_saga_style]
+    )
+
+
+def order_steps(lines: dict[str, int]) -> list[str]:
+    """The steps an order of these lines lists, in order, as the order saga defines them."""
+    return [step.name for step in ORDER_SAGA.members(order_input("o-1", "c", lines))]
+
+
+def place(
+    host: DevHost,
+    customer: str,
+    lines: dict[str, int],
+    country: str = "NL",
+    order_id: str | None = None,
+) -> str:
+    """Start an order saga the way the HTTP starter does, in the configured style; the order id
+    (a new one unless given) is the instance id."""
+    order_id = order_id or f"order-{uuid.uuid4().hex[:10]}"
+    saga_input = order_input(order_id, customer, lines, country).to_wire()
+    orchestrator = ORCHESTRATORS[get_settings().order_saga_style]
     return host.start(orchestrator, saga_input, instance_id=order_id)
 
 

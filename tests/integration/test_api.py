@@ -25,7 +25,7 @@ from shared.ledgers import ledger_for
 from shared.services import Services
 from shared.settings import AZURITE_CONNECTION_STRING, SAGA_STYLES, get_settings
 from tests.integration.api_client import Api
-from tests.integration.shop import open_shop
+from tests.integration.shop import open_shop, order_steps
 from tests.world import World, world_for
 
 APPROVAL_THRESHOLD_CENTS = 100_000
@@ -163,14 +163,7 @@ class TestPlaceOrder:
         assert (order["customerId"], order["items"]) == (customer, [{"sku": sku, "quantity": 2}])
         assert order["totalCents"] == 300
         assert order["failure"] is None
-        assert [step["name"] for step in order["steps"]] == [
-            "create_order",
-            "reserve-0",
-            "approval",
-            "charge_payment",
-            "schedule_shipment",
-            "confirm_order",
-        ]
+        assert [step["name"] for step in order["steps"]] == order_steps({sku: 2})
         assert api.get(f"/inventory/{sku}").json()["available"] == 8
         assert api.get(f"/accounts/{customer}").json()["balanceCents"] == 700
 

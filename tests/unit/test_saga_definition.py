@@ -229,6 +229,24 @@ class TestFanOut:
         assert pivot is PIVOT_STEP
         assert saga.for_input({"lines": ["x"]}) is not saga
 
+    def test_members_list_every_step_and_gate_one_by_one(self) -> None:
+        """What a status lists: fan-out members and group members in place, gates as steps."""
+        lines = FanOut(undoable("reserve"), items=lambda order: order["lines"])
+        pair = ParallelGroup("pair", [undoable("left"), undoable("right")])
+        gate = ApprovalGate("approval")
+        saga = SagaDefinition("order", [undoable("create"), lines, gate, pair, PIVOT_STEP])
+        members = saga.members({"lines": ["x", "y"]})
+        assert [member.name for member in members] == [
+            "create",
+            "reserve-0",
+            "reserve-1",
+            "approval",
+            "left",
+            "right",
+            "ship",
+        ]
+        assert members[3] is gate and members[-1] is PIVOT_STEP
+
     def test_values_come_back_in_item_order(self) -> None:
         lines = FanOut(undoable("reserve"), items=lambda order: order)
         results = {"reserve-10": 10, "reserve-2": 2, "other": 0, "reserve-x": 9}
