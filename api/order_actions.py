@@ -12,8 +12,8 @@ from azure.durable_functions import Blueprint, DurableOrchestrationClient
 from api.models import ApprovalRequest, OrderStatus
 from api.order_view import load_order
 from api.parsing import read_model
-from api.problems import ProblemError, ProblemType, accepted, guarded
-from api.responses import OrderAccepted, OrderView
+from api.problems import ProblemType, accepted, guarded
+from api.responses import OrderAccepted
 from api.saga_calls import signal
 from contracts.order import APPROVAL_EVENT
 from shared.saga import CANCEL_EVENT, RETRY_EVENT
@@ -70,14 +70,16 @@ async def _signal(
     verb: str,
 ) -> func.HttpResponse:
     order_id = req.route_params.get("orderId", "")
-
-    def refusal(view: OrderView) -> ProblemError:
-        detail = f"The order is {view.status}; it cannot be {verb} now."
-        return ProblemError(ProblemType.STATE_CONFLICT, detail)
-
     view = await signal(
-        client, order_id, lambda: load_order(client, order_id), allowed, event, data, refusal,
-        "order",
-    )  # fmt: skip
+        client,
+        order_id,
+        lambda: load_order(client, order_id),
+        allowed,
+        event,
+        data,
+        what="order",
+        verb=verb,
+        conflict=ProblemType.STATE_CONFLICT,
+    )
     body = OrderAccepted(order_id=view.order_id, status=view.status).to_json()
     return accepted(body, f"/api/orders/{view.order_id}")

@@ -58,17 +58,21 @@ async def signal(
     allowed: Container[Any],
     event: str,
     data: Any,
-    refusal: Callable[[V], ProblemError],
+    *,
     what: str,
+    verb: str,
+    conflict: ProblemType,
 ) -> V:
     """Raise ``event`` on the saga if its status (as ``load`` reads it) is ``allowed``;
-    404 when there is no such saga, ``refusal(view)`` when its status does not allow it."""
+    404 "No {what} has this id." when there is no such saga, the ``conflict`` problem "The
+    {what} is {status}; it cannot be {verb} now." when its status does not allow it."""
 
     def checked(view: V | None) -> V:
         if view is None:
             raise not_found(f"No {what} has this id.")
         if view.status not in allowed:
-            raise refusal(view)
+            detail = f"The {what} is {view.status}; it cannot be {verb} now."
+            raise ProblemError(conflict, detail)
         return view
 
     view = checked(await load())

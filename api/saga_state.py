@@ -26,11 +26,11 @@ _TECHNICAL = {
     EngineCode.MALFORMED_RESULT.value: "the step returned a result the saga could not read",
     EngineCode.INVALID_INPUT.value: (
         "an internal error of the app stopped the step (its request was malformed); "
-        "the order itself is not at fault"
+        "the request that started the saga is not at fault"
     ),
     EngineCode.KEY_REUSED.value: (
         "an internal error of the app stopped the step (its request id was reused); "
-        "the order itself is not at fault"
+        "the request that started the saga is not at fault"
     ),
     EngineCode.PERMANENT_FAULT.value: "the step failed with a technical fault retrying cannot fix",
     EngineCode.ORCHESTRATOR_ERROR.value: "the saga stopped on an internal error of the app",

@@ -21,7 +21,7 @@ from pydantic import Field, create_model
 
 from api.models import ApprovalRequest
 from api.parsing import idempotency_key, json_body, parse_model, read_model
-from api.problems import ProblemError, ProblemType, accepted, guarded, json_response, not_found
+from api.problems import ProblemType, accepted, guarded, json_response, not_found
 from api.responses import FailureView, ResponseModel, StepView
 from api.saga_calls import key_reused, same_request, signal, start_once
 from api.saga_ids import request_hash, saga_id_for
@@ -151,16 +151,17 @@ class SagaRoutes:
         verb: str,
     ) -> func.HttpResponse:
         saga_id = req.route_params.get("id", "")
-        name = self.public.name
-
-        def refusal(view: SagaView) -> ProblemError:
-            detail = f"The {name} saga is {view.status}; it cannot be {verb} now."
-            return ProblemError(ProblemType.SAGA_STATE_CONFLICT, detail)
-
-        def load() -> Awaitable[SagaView | None]:
-            return self._load(client, saga_id)
-
-        view = await signal(client, saga_id, load, allowed, event, data, refusal, f"{name} saga")
+        view = await signal(
+            client,
+            saga_id,
+            lambda: self._load(client, saga_id),
+            allowed,
+            event,
+            data,
+            what=f"{self.public.name} saga",
+            verb=verb,
+            conflict=ProblemType.SAGA_STATE_CONFLICT,
+        )
         return self._accepted(saga_id, view.status)
 
     async def _load(self, client: Any, saga_id: str) -> SagaView | None:
