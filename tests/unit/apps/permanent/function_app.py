@@ -11,10 +11,10 @@ activity appends what it did to `journal` and behaves as the saga input's `fail`
   "fault:N"      raise RuntimeError on the first N attempts (counted per idempotency key)
   "business"     return a business failure "Refused"
 Adding an activity's name to `repaired` clears its instruction (an operator's fix).
-A compensation tombstones an action that never applied, so a late action has no effect.
+A compensation tombstones an action that never applied, so a late action has no effect
+(apps/fakes.py: what this app's fakes share with apps/saga's).
 """
 
-import threading
 from typing import Any
 
 import azure.durable_functions as df
@@ -22,65 +22,40 @@ import azure.functions as func
 
 from contracts.order import ChargePayment
 from shared.errors import IdempotencyConflict, PermanentError, TransactionTooLarge
-from shared.saga import PIVOT, RetryPolicy, SagaDefinition, Step, failure, ok, run_saga
+from shared.saga import PIVOT, RetryPolicy, SagaDefinition, Step, failure, run_saga
 from shared.saga.activity import saga_activity
 from shared.saga.call import StepCall
+from tests.unit.apps.fakes import Fakes
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-journal: list[tuple[str, str, str]] = []  # (activity, idempotency key, what happened)
-attempts: dict[tuple[str, str], int] = {}
-applied: set[str] = set()
-tombstones: set[str] = set()
-repaired: set[str] = set()
-_lock = threading.Lock()
+FAKES = Fakes()
+journal, repaired = FAKES.journal, FAKES.repaired
 
 
 def reset() -> None:
-    with _lock:
-        journal.clear()
-        attempts.clear()
-        applied.clear()
-        tombstones.clear()
-        repaired.clear()
+    FAKES.reset()
 
 
 def _behave(name: str, request: dict[str, Any]) -> Any:
-    key = request["key"]
-    spec = str(((request.get("input") or {}).get("fail") or {}).get(name, ""))
-    if name in repaired:
-        spec = ""
-    with _lock:
-        attempts[(name, key)] = attempt = attempts.get((name, key), 0) + 1
-    if spec.startswith("fault") and attempt > int(spec.partition(":")[2] or 10**9):
-        spec = ""  # the fault has passed
+    spec, attempt = FAKES.instruction(name, request)
     if spec:
-        journal.append((name, key, spec))
+        FAKES.note(name, request, spec)
     if spec == "invalid":
         StepCall.parse(request, ChargePayment)
     elif spec == "reused":
-        raise IdempotencyConflict(key)
+        raise IdempotencyConflict(request["key"])
     elif spec == "permanent":
         raise PermanentError(f"{name}: the provider closed this account for good")
     elif spec == "too_large":
-        raise TransactionTooLarge(key, "100 operations")
+        raise TransactionTooLarge(request["key"], "100 operations")
     elif spec == "value_error":
         raise ValueError(f"{name} attempt {attempt} found a broken invariant")
     elif spec.startswith("fault"):
         raise RuntimeError(f"{name} attempt {attempt} broke")
     elif spec == "business":
         return failure("Refused", f"{name} refused")
-    with _lock:
-        if "actionKey" in request:  # a compensation: undo, or tombstone what never applied
-            done = "undone" if request["actionKey"] in applied else "tombstone"
-            tombstones.add(request["actionKey"])
-        elif key in tombstones:
-            done = "ignored"
-        else:
-            done = "ok"
-            applied.add(key)
-    journal.append((name, key, done))
-    return ok({"by": name})
+    return FAKES.go_through(name, request)
 
 
 def _fake(name: str) -> Any:

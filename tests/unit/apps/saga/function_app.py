@@ -8,7 +8,8 @@ and behaves as the saga input's `fail` map says for it:
   "slow"             block until the test sets `release` (to outlive a timeout)
   "malformed"        return something that is not a result envelope
 Adding an activity's name to `repaired` clears its instruction (an operator's fix).
-A compensation tombstones an action that never applied, so a late action has no effect.
+A compensation tombstones an action that never applied, so a late action has no effect
+(apps/fakes.py: what this app's fakes share with apps/permanent's).
 
 `style` picks how `shop` and `trio` run: "declarative" (run_saga over the definition) or "code"
 (plain code over the same definition, with the try/finally chain); tests set it per run.
@@ -30,67 +31,41 @@ from shared.saga import (
     SagaDefinition,
     Step,
     failure,
-    ok,
     run_saga,
     run_saga_code,
 )
+from tests.unit.apps.fakes import Fakes
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 style = "declarative"  # or "code"
-journal: list[tuple[str, str, str]] = []  # (activity, idempotency key, what happened)
-attempts: dict[tuple[str, str], int] = {}
-applied: set[str] = set()
-tombstones: set[str] = set()
-repaired: set[str] = set()
+FAKES = Fakes()
+journal, repaired = FAKES.journal, FAKES.repaired
 release = threading.Event()
 slow_started = threading.Event()
-_lock = threading.Lock()
 
 
 def reset() -> None:
-    with _lock:
-        journal.clear()
-        attempts.clear()
-        applied.clear()
-        tombstones.clear()
-        repaired.clear()
+    FAKES.reset()
     release.clear()
     slow_started.clear()
 
 
 def _behave(name: str, request: dict[str, Any]) -> Any:
-    key = request["key"]
-    spec = str(((request.get("input") or {}).get("fail") or {}).get(name, ""))
-    if name in repaired:
-        spec = ""
-    with _lock:
-        attempts[(name, key)] = attempt = attempts.get((name, key), 0) + 1
+    spec, attempt = FAKES.instruction(name, request)
     if spec == "slow":
         slow_started.set()
         release.wait(timeout=10)
     if spec.startswith("fault"):
-        limit = int(spec.partition(":")[2] or 10**9)
-        if attempt <= limit:
-            journal.append((name, key, "fault"))
-            raise RuntimeError(f"{name} attempt {attempt} broke")
+        FAKES.note(name, request, "fault")
+        raise RuntimeError(f"{name} attempt {attempt} broke")
     if spec.startswith("business"):
-        journal.append((name, key, "business"))
+        FAKES.note(name, request, "business")
         return failure(spec.partition(":")[2] or "Refused", f"{name} refused")
     if spec == "malformed":
-        journal.append((name, key, "malformed"))
+        FAKES.note(name, request, "malformed")
         return "not an envelope"
-    with _lock:
-        if "actionKey" in request:  # a compensation: undo, or tombstone what never applied
-            done = "undone" if request["actionKey"] in applied else "tombstone"
-            tombstones.add(request["actionKey"])
-        elif key in tombstones:
-            done = "ignored"
-        else:
-            done = "ok"
-            applied.add(key)
-    journal.append((name, key, done))
-    return ok({"by": name})
+    return FAKES.go_through(name, request)
 
 
 def _fake(name: str) -> Any:
