@@ -16,11 +16,14 @@ class TimerHandle(Protocol):
 
 
 class Clock(Protocol):
-    """What the host needs from time: the current instant and callbacks at an instant."""
+    """What the host needs from time: the current instant and callbacks at an instant.
+    ``schedule=True`` marks a timer function's occurrence rather than a durable timer."""
 
     def now(self) -> datetime: ...
 
-    def call_at(self, when: datetime, callback: Callable[[], None]) -> TimerHandle: ...
+    def call_at(
+        self, when: datetime, callback: Callable[[], None], schedule: bool = False
+    ) -> TimerHandle: ...
 
 
 class WallClock:
@@ -29,7 +32,9 @@ class WallClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
-    def call_at(self, when: datetime, callback: Callable[[], None]) -> TimerHandle:
+    def call_at(
+        self, when: datetime, callback: Callable[[], None], schedule: bool = False
+    ) -> TimerHandle:
         delay = max(0.0, (when - self.now()).total_seconds())
         return asyncio.get_running_loop().call_later(delay, callback)
 
@@ -48,14 +53,17 @@ class ScaledClock:
     def now(self) -> datetime:
         return self._origin + timedelta(seconds=(time.monotonic() - self._started) * self.scale)
 
-    def call_at(self, when: datetime, callback: Callable[[], None]) -> TimerHandle:
+    def call_at(
+        self, when: datetime, callback: Callable[[], None], schedule: bool = False
+    ) -> TimerHandle:
         delay = max(0.0, (when - self.now()).total_seconds() / self.scale)
         return asyncio.get_running_loop().call_later(delay, callback)
 
 
 class _VirtualTimer:
-    def __init__(self) -> None:
+    def __init__(self, schedule: bool) -> None:
         self.cancelled = False
+        self.schedule = schedule
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -75,16 +83,26 @@ class VirtualClock:
     def now(self) -> datetime:
         return self._now
 
-    def call_at(self, when: datetime, callback: Callable[[], None]) -> TimerHandle:
-        handle = _VirtualTimer()
+    def call_at(
+        self, when: datetime, callback: Callable[[], None], schedule: bool = False
+    ) -> TimerHandle:
+        handle = _VirtualTimer(schedule)
         heapq.heappush(self._queue, (when, next(self._order), handle, callback))
         return handle
 
-    def next_due(self) -> datetime | None:
-        """When the earliest live timer fires, or None when none is waiting."""
+    def next_due(self, schedules: bool = True) -> datetime | None:
+        """When the earliest live timer fires, or None when none is waiting; with
+        ``schedules=False`` the earliest durable timer, as timer functions recur forever."""
         while self._queue and self._queue[0][2].cancelled:
             heapq.heappop(self._queue)
-        return self._queue[0][0] if self._queue else None
+        if schedules:
+            return self._queue[0][0] if self._queue else None
+        durable = [
+            when
+            for when, _, handle, _ in self._queue
+            if not handle.cancelled and not handle.schedule
+        ]
+        return min(durable, default=None)
 
     def advance(self, seconds: float) -> int:
         """Move time forward, firing every timer due by then; returns how many fired."""

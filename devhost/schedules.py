@@ -107,7 +107,9 @@ class ScheduleRunner:
 
     def _arm(self, timer: _Timer, when: datetime) -> None:
         timer.next = when
-        timer.handle = self._clock.call_at(when, lambda: self._fire(timer, when, startup=False))
+        timer.handle = self._clock.call_at(
+            when, lambda: self._fire(timer, when, startup=False), schedule=True
+        )
 
     def _fire(self, timer: _Timer, scheduled: datetime, *, startup: bool) -> None:
         if self._stopped or self._loop is None or self._pool is None:

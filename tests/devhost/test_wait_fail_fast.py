@@ -110,6 +110,20 @@ class TestGiveUp:
         assert state.runtime_status == COMPLETED
         assert host.output(instance_id) == "timed out"
 
+    def test_a_timer_function_is_no_timer_to_wait_for(self, host: DevHost) -> None:
+        """The app's hourly timer function recurs forever: a parked instance still stops the
+        wait at once, and the jump to the 24 h durable timer fires the hourly function on the
+        way (its occurrences within one jump overlap the first run, so they are skipped, as
+        the host's singleton lock skips them)."""
+        ticks = app_module().hourly_ticks
+        ticks.clear()
+        parked = host.start("parks")
+        abandoned(host, parked, COMPLETED, give_up=needs_attention)
+        assert ticks == []  # no jump: only a durable timer moves an instance on
+        waiting = host.start("approval")
+        assert host.wait_for(waiting, COMPLETED).runtime_status == COMPLETED
+        assert ticks == ["tick"]
+
     def test_without_skip_time_give_up_is_asked_once_the_host_is_idle(self, host: DevHost) -> None:
         """skip_time=False: a pending timer does not move without advance(), so idle is idle."""
         instance_id = host.start("approval")

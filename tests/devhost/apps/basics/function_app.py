@@ -228,3 +228,13 @@ def parks(context: df.DurableOrchestrationContext):
     answer = yield context.wait_for_external_event("RetryCompensation")
     context.set_custom_status({"status": "Completed", "attention": None})
     return answer
+
+
+# A timer function recurs forever, as most apps' do: waits must not take its occurrences for
+# progress (tests/devhost/test_wait_fail_fast.py).
+hourly_ticks: list[str] = []
+
+
+@app.timer_trigger(arg_name="timer", schedule="0 0 * * * *")
+def hourly(timer: func.TimerRequest) -> None:
+    hourly_ticks.append("tick")
