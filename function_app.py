@@ -5,6 +5,7 @@ import azure.functions as func
 
 from activities import blueprints as activity_blueprints
 from api import blueprints as api_blueprints
+from housekeeping import blueprints as housekeeping_blueprints
 from orchestrators import blueprints as orchestrator_blueprints
 from orchestrators import sagas
 from shared.saga import check_registered
@@ -13,7 +14,12 @@ app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 # Blueprints are df.Blueprint, not func.Blueprint: only the durable one has the orchestration,
 # activity and durable-client decorators the saga modules need, so every module uses it alike.
-for blueprint in [*api_blueprints, *orchestrator_blueprints, *activity_blueprints]:
+for blueprint in [
+    *api_blueprints,
+    *orchestrator_blueprints,
+    *activity_blueprints,
+    *housekeeping_blueprints,
+]:
     app.register_functions(blueprint)
 # A step naming an activity the app lacks would hang its instances in Azure: refuse to load.
 check_registered(app, *sagas)

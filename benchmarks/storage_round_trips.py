@@ -36,7 +36,7 @@ from shared import services  # noqa: E402
 from shared.idempotency import TableLedger  # noqa: E402
 from shared.ledgers import ledger_for  # noqa: E402
 from shared.saga import Step  # noqa: E402
-from shared.services import Services  # noqa: E402
+from shared.services import Clock, Services  # noqa: E402
 from shared.settings import get_settings  # noqa: E402
 
 
@@ -48,14 +48,14 @@ def counted_tables(connection_string: str) -> Iterator[list[str]]:
     clients: dict[str, TableClient] = {}
 
     class CountedStorage:
-        def ledger(self, name: str) -> TableLedger:
+        def ledger(self, name: str, clock: Clock) -> TableLedger:
             if name not in clients:
                 clients[name] = TableClient.from_connection_string(
                     connection_string,
                     prefix + name,
                     raw_response_hook=lambda response: sent.append(response.http_request.method),
                 )
-            return TableLedger(clients[name])
+            return TableLedger(clients[name], clock=clock)
 
         def ping(self, timeout_seconds: float) -> None:
             return None

@@ -7,6 +7,7 @@ SagaError                     base; `retryable` is False unless a subclass says 
 ├── InvalidStepInput          an activity's call or input is malformed (also a ValueError)
 ├── IdempotencyConflict       a key was reused for a different request           (key)
 ├── TransactionTooLarge       a unit of work exceeds a Table storage limit       (key, limit)
+├── RecordMissing             a call too old to run found no record for its key  (key)
 ├── PermanentError            an activity's fault no retry can fix, declared so on purpose
 ├── TransientStorageError     storage cannot complete it now; retry later        (key)
 │   └── ContentionExhausted   concurrent writers won every attempt               (key, attempts)
@@ -58,6 +59,18 @@ class TransactionTooLarge(SagaError):
         super().__init__(f"transaction for idempotency key {key!r} exceeds {limit}")
         self.key = key
         self.limit = limit
+
+
+class RecordMissing(SagaError):
+    """A call issued longer ago than the retention found no record for its key: the record may
+    have been purged, so running it could apply the step a second time. Refused, no effect."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"idempotency key {key!r} has no record and its call was issued longer ago than the "
+            "retention (its record may have been purged): refused, nothing written"
+        )
+        self.key = key
 
 
 class PermanentError(SagaError):

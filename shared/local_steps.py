@@ -24,9 +24,11 @@ from pydantic import BaseModel
 from shared.chaos import chaotic
 from shared.idempotency import UnitOfWork
 from shared.ledgers import applied_value, ledger_for, reply
+from shared.retention import replay_only_before
 from shared.saga.activity import saga_activity
 from shared.saga.call import StepCall
 from shared.saga.contract import Contract
+from shared.services import current
 
 M = TypeVar("M", bound=Contract)
 R = TypeVar("R", bound=BaseModel)
@@ -56,6 +58,7 @@ def local_action(
                 reads=list(reads),
                 request=step.input.to_wire(),
                 new_rows=new_rows,
+                replay_only=_too_old(step),
             )
             return reply(record)
 
@@ -86,12 +89,22 @@ def local_compensation(
                 return undo(step.input, uow, applied)
 
             ledger = ledger_for(table)
-            record = ledger.compensate(partition(step.input), step.action_key, run, reads=reads)
+            record = ledger.compensate(
+                partition(step.input), step.action_key, run, reads=reads, replay_only=_too_old(step)
+            )
             return record.result
 
         return _as_activity(undo, activity)
 
     return decorate
+
+
+def _too_old(step: StepCall[Any]) -> bool:
+    """Issued so long ago that its record may have been purged (see shared.retention)."""
+    if step.issued_at is None:
+        return False
+    services = current()
+    return step.issued_at < replay_only_before(services.clock(), services.settings.retention_days)
 
 
 def _as_activity(logic: Callable[..., Any], activity: Activity) -> Activity:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Literal, Protocol
 
 from shared.chaos import Chaos
 from shared.idempotency import Ledger, MemoryLedger
+from shared.idempotency.records import utc_now
 from shared.settings import Settings
 from shared.storage import TableStorage
 
 StorageKind = Literal["tables", "memory"]
+Clock = Callable[[], datetime]
 
 _log = logging.getLogger(__name__)
 
@@ -22,7 +25,7 @@ _log = logging.getLogger(__name__)
 class Storage(Protocol):
     """Where the service tables live."""
 
-    def ledger(self, name: str) -> Ledger: ...
+    def ledger(self, name: str, clock: Clock) -> Ledger: ...
 
     def ping(self, timeout_seconds: float) -> None: ...
 
@@ -37,11 +40,11 @@ class MemoryStorage:
         self.ledgers: dict[str, MemoryLedger] = {}
         self._lock = threading.Lock()
 
-    def ledger(self, name: str) -> MemoryLedger:
+    def ledger(self, name: str, clock: Clock = utc_now) -> MemoryLedger:
         ledger = self.ledgers.get(name)
         if ledger is None:
             with self._lock:
-                ledger = self.ledgers.setdefault(name, MemoryLedger())
+                ledger = self.ledgers.setdefault(name, MemoryLedger(clock=clock))
         return ledger
 
     def ping(self, timeout_seconds: float) -> None:
@@ -52,12 +55,16 @@ class MemoryStorage:
 
 
 class Services:
-    """The settings, the storage behind every `ledger_for(table)` and /api/health's ping, and
-    the chaos knob (None when CHAOS_FAULT_RATE is 0), built together so they always agree."""
+    """The settings, the storage behind every `ledger_for(table)` and /api/health's ping, the
+    chaos knob (None when CHAOS_FAULT_RATE is 0) and the clock that stamps ledger records and
+    judges a call's age (tests pass devhost's virtual clock), built together so they agree."""
 
-    def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
+    def __init__(
+        self, settings: Settings, storage: Storage | None = None, clock: Clock = utc_now
+    ) -> None:
         self.settings = settings
         self.storage: Storage = storage if storage is not None else TableStorage(settings)
+        self.clock = clock
         self.chaos: Chaos | None = None
         if settings.chaos_fault_rate > 0:
             self.chaos = Chaos(settings.chaos_fault_rate, settings.chaos_seed)
@@ -79,11 +86,11 @@ class Services:
     def with_settings(self, settings: Settings) -> Services:
         """The same storage under other settings (for tests: the storage keeps the tables it
         was made for, so change anything but where the tables are)."""
-        return Services(settings, self.storage)
+        return Services(settings, self.storage, self.clock)
 
     def ledger(self, table_name: str) -> Ledger:
         """The ledger over the service table `table_name` (Table storage adds the prefix)."""
-        return self.storage.ledger(table_name)
+        return self.storage.ledger(table_name, self.clock)
 
     def ping(self, timeout_seconds: float) -> None:
         """Raise unless storage answers within about ``timeout_seconds``."""

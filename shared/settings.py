@@ -30,6 +30,9 @@ _TABLE_PREFIX = re.compile(r"(?:[A-Za-z][A-Za-z0-9]{0,39})?")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 # How the order saga is written: a SagaDefinition run by run_saga, or plain code (run_saga_code).
 SAGA_STYLES = ("declarative", "imperative")
+# NCRONTAB, six fields (second minute hour day month day-of-week); the host checks each field.
+# A TimeSpan schedule is left out: Flex Consumption plans do not run one.
+_NCRONTAB = re.compile(r"(\S+\s+){5}\S+")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +49,8 @@ class Settings:
     chaos_fault_rate: float = 0.0
     chaos_seed: int | None = None
     order_saga_style: str = SAGA_STYLES[0]
+    retention_days: int = 30
+    retention_schedule: str = "0 30 3 * * *"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -68,6 +73,12 @@ class Settings:
             chaos_fault_rate=_fraction(env.get("CHAOS_FAULT_RATE"), defaults.chaos_fault_rate),
             chaos_seed=_seed(env.get("CHAOS_SEED")),
             order_saga_style=_style(env.get("ORDER_SAGA_STYLE"), defaults.order_saga_style),
+            retention_days=_whole_number(
+                env, "SAGA_RETENTION_DAYS", defaults.retention_days, "days", 1
+            ),
+            retention_schedule=_schedule(
+                env.get("SAGA_RETENTION_SCHEDULE"), defaults.retention_schedule
+            ),
         )
 
 
@@ -171,3 +182,15 @@ def _style(raw: str | None, default: str) -> str:
             f"ORDER_SAGA_STYLE must be one of {', '.join(SAGA_STYLES)}, got {raw!r}",
         )
     return raw.lower()
+
+
+def _schedule(raw: str | None, default: str) -> str:
+    if raw is None:
+        return default
+    if not _NCRONTAB.fullmatch(raw):
+        raise SettingsError(
+            "SAGA_RETENTION_SCHEDULE",
+            "SAGA_RETENTION_SCHEDULE must be an NCRONTAB expression of six fields "
+            f"(second minute hour day month day-of-week) such as '0 30 3 * * *', got {raw!r}",
+        )
+    return raw

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +15,7 @@ from azure.data.tables import TableClient, TableServiceClient
 
 from shared.errors import SettingsError
 from shared.idempotency import TableLedger
+from shared.idempotency.records import utc_now
 from shared.settings import Settings
 from shared.table_batch import LeanBatchTableClient
 
@@ -33,10 +36,10 @@ class TableStorage:
         self._credential: Any = None  # an azure.identity credential once one is in use
         self._tables: dict[str, TableClient] = {}
 
-    def ledger(self, name: str) -> TableLedger:
+    def ledger(self, name: str, clock: Callable[[], datetime] = utc_now) -> TableLedger:
         """The ledger over table `name`: a thin wrapper around the shared client, cheap to make
         per call."""
-        return TableLedger(self.get_table(name))
+        return TableLedger(self.get_table(name), clock=clock)
 
     def get_table(self, name: str) -> TableClient:
         """The client for table `SAGA_TABLE_PREFIX + name`, creating the table on first use."""

@@ -118,3 +118,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_the_retention_timer_runs_on_its_configured_schedule() -> None:
+    """SAGA_RETENTION_SCHEDULE (the default here) is the timer's schedule, monitored so a run
+    missed while the app was down happens when it comes back."""
+    from devhost.app_loader import load_app
+    from shared.settings import Settings
+
+    (timer,) = [f for f in load_app(ROOT).timers if f.get_function_name() == "retention"]
+    trigger = timer.get_trigger()
+    assert trigger.schedule == Settings().retention_schedule
+    assert trigger.use_monitor is True

@@ -14,7 +14,8 @@ from azure.data.tables import TableServiceClient
 from services.inventory import put_stock
 from services.payments import put_account
 from shared import services as app_services
-from shared.services import MemoryStorage, Services, StorageKind
+from shared.idempotency.records import utc_now
+from shared.services import Clock, MemoryStorage, Services, StorageKind
 from shared.settings import Settings
 from shared.storage import TableStorage
 
@@ -90,19 +91,25 @@ class World:
 
 
 @contextlib.contextmanager
-def open_world(storage: StorageKind, azurite: str | None = None, **changes: Any) -> Iterator[World]:
+def open_world(
+    storage: StorageKind,
+    azurite: str | None = None,
+    clock: Clock = utc_now,
+    **changes: Any,
+) -> Iterator[World]:
     """A world of its own: default settings with ``changes``, on the in-memory twins or on
-    fresh tables (a prefix of its own) in the Azurite at connection string ``azurite``."""
+    fresh tables (a prefix of its own) in the Azurite at connection string ``azurite``;
+    ``clock`` stamps its ledger records (pass devhost's virtual clock to age them with it)."""
     settings = Settings(**changes)
     if storage == "memory":
-        services = Services(settings, MemoryStorage())
+        services = Services(settings, MemoryStorage(), clock)
     else:
         assert azurite is not None, "the tables world needs the azurite fixture"
         prefix = f"w{uuid.uuid4().hex[:12]}"
         settings = dataclasses.replace(
             settings, storage_connection_string=azurite, table_prefix=prefix
         )
-        services = Services(settings)
+        services = Services(settings, clock=clock)
     world = World(services, azurite)
     try:
         yield world

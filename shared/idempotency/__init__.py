@@ -45,10 +45,11 @@ nothing else is needed, else one query `RowKey eq a or RowKey eq b ...` in the p
 Table storage answers by scanning that partition: purging keeps partitions small. Rows read with
 `uow.get` but not named in `reads` cost one point read each.
 
-Retention: `purge_older_than` deletes records created before a cutoff. A purged record no longer
-stops a duplicate, so purge only what no delivery, retry or replay can reach: the cutoff must be
-older than the start of every saga that is not yet terminal (sagas waiting for approval or an
-operator can be days old), minus a margin for deliveries still in flight.
+Retention: `records_before(cutoff)` lists old records and `forget(partition, keys)` deletes
+them. A deleted record no longer stops a duplicate, so `shared.retention` forgets only the
+records of sagas that ended long ago, and a call old enough to have lost its record runs with
+`replay_only=True`: answered from its record, or refused (RecordMissing) with no effect.
+`write` commits a transaction without a record, for writes that repeating cannot harm.
 
 Limits (Table storage): one partition, at most 100 operations per batch including the record,
 result JSON at most 30,000 characters; exceeding one raises `TransactionTooLarge` before sending.

@@ -11,11 +11,12 @@ from typing import Any, Protocol
 
 from azure.data.tables import TableClient
 
-from shared.errors import ContentionExhausted, TransactionTooLarge
+from shared.errors import ContentionExhausted, RecordMissing, TransactionTooLarge
 from shared.idempotency.memory_store import MemoryStore
 from shared.idempotency.records import (
     MAX_BATCH_OPS,
     MAX_RESULT_CHARS,
+    RECORD_PREFIX,
     Conflict,
     Entity,
     LedgerRecord,
@@ -51,6 +52,7 @@ class Ledger(Protocol):
         reads: Iterable[str] = (),
         request: Any = None,
         new_rows: bool = False,
+        replay_only: bool = False,
     ) -> LedgerRecord: ...
 
     def compensate(
@@ -60,6 +62,7 @@ class Ledger(Protocol):
         undo: Callable[[UnitOfWork, LedgerRecord | None], Any],
         *,
         reads: Iterable[str] = (),
+        replay_only: bool = False,
     ) -> LedgerRecord: ...
 
     def tombstone(self, partition: str, key: str, result: Any = None) -> LedgerRecord: ...
@@ -68,7 +71,13 @@ class Ledger(Protocol):
 
     def get(self, partition: str, row_key: str) -> Entity | None: ...
 
-    def purge_older_than(self, partition: str | None, cutoff: datetime) -> int: ...
+    def write(
+        self, partition: str, transaction: Callable[[UnitOfWork], Any], *, reads: Iterable[str] = ()
+    ) -> Any: ...
+
+    def records_before(self, cutoff: datetime) -> list[tuple[str, str]]: ...
+
+    def forget(self, partition: str, keys: Iterable[str]) -> int: ...
 
 
 class LedgerCore:
@@ -94,19 +103,22 @@ class LedgerCore:
         reads: Iterable[str] = (),
         request: Any = None,
         new_rows: bool = False,
+        replay_only: bool = False,
     ) -> LedgerRecord:
         """Run `transaction` and commit its writes with the key's record, unless the key has one.
 
         ``new_rows=True`` says the rows in `reads` are normally absent and the transaction creates
-        them: it is then committed without reading first (see `shared.idempotency`)."""
+        them: it is then committed without reading first (see `shared.idempotency`).
+        ``replay_only=True`` only answers from the key's record, and raises RecordMissing when
+        there is none (a call so old that its record may have been purged)."""
         row_keys = [check_key("row key", row_key, business=True) for row_key in reads]
         request_hash = hash_of_request(request)
         check_key("partition", partition)
-        if new_rows:
+        if new_rows and not replay_only:
             record = self._commit_unread(partition, key, transaction, row_keys, request_hash)
             if record is not None:
                 return record
-        return self._run(partition, key, transaction, row_keys, request_hash)
+        return self._run(partition, key, transaction, row_keys, request_hash, replay_only)
 
     def compensate(
         self,
@@ -115,8 +127,10 @@ class LedgerCore:
         undo: Callable[[UnitOfWork, LedgerRecord | None], Any],
         *,
         reads: Iterable[str] = (),
+        replay_only: bool = False,
     ) -> LedgerRecord:
-        """Undo the action if it applied, else tombstone it; once, under its compensation key."""
+        """Undo the action if it applied, else tombstone it; once, under its compensation key
+        (``replay_only`` as for `run_once`)."""
         check_key("partition", partition)
         action_row = record_row_key(action_key)
 
@@ -129,7 +143,8 @@ class LedgerCore:
             return undo(uow, action if action.outcome == "applied" else None)
 
         row_keys = [action_row, *(check_key("row key", k, business=True) for k in reads)]
-        return self._run(partition, compensation_key(action_key), transaction, row_keys, None)
+        key = compensation_key(action_key)
+        return self._run(partition, key, transaction, row_keys, None, replay_only)
 
     def tombstone(self, partition: str, key: str, result: Any = None) -> LedgerRecord:
         """Record that the action with this key must never apply; if it already did, say so."""
@@ -159,13 +174,44 @@ class LedgerCore:
         row = self._store.fetch(partition, [row_key]).get(row_key)
         return dict(row.entity) if row else None
 
-    def purge_older_than(self, partition: str | None, cutoff: datetime) -> int:
-        """Delete records created before `cutoff` (one partition, or all); return how many."""
+    def write(
+        self, partition: str, transaction: Callable[[UnitOfWork], Any], *, reads: Iterable[str] = ()
+    ) -> Any:
+        """Commit `transaction`'s writes in one batch without a record, re-reading and re-running
+        it on contention; its result. For writes that are not saga steps and that repeating
+        cannot harm (an admin setting a stock level), which so leave no record behind."""
+        check_key("partition", partition)
+        row_keys = [check_key("row key", row_key, business=True) for row_key in reads]
+        for attempt in range(1, self._max_attempts + 1):
+            rows = self._store.fetch(partition, row_keys) if row_keys else {}
+            uow = UnitOfWork(self._store, partition, {k: rows.get(k) for k in row_keys})
+            result = transaction(uow)
+            ops = list(uow._staged.values())
+            if len(ops) > MAX_BATCH_OPS:
+                raise TransactionTooLarge("(none)", f"{MAX_BATCH_OPS} operations per batch")
+            try:
+                if ops:
+                    self._store.commit(partition, ops)
+                return result
+            except Conflict:
+                if attempt < self._max_attempts:
+                    _back_off(attempt)
+        raise ContentionExhausted("(none)", partition, self._max_attempts)
+
+    def records_before(self, cutoff: datetime) -> list[tuple[str, str]]:
+        """(partition, key) of every record created before `cutoff`, in every partition."""
         if cutoff.tzinfo is None:
             raise ValueError("cutoff must be timezone-aware, e.g. datetime.now(UTC) - timedelta")
-        if partition is not None:
-            check_key("partition", partition)
-        return self._store.purge(partition, cutoff)
+        return [
+            (partition, row_key.removeprefix(RECORD_PREFIX))
+            for partition, row_key in self._store.records_before(cutoff)
+        ]
+
+    def forget(self, partition: str, keys: Iterable[str]) -> int:
+        """Delete these keys' records (a repeat of their calls is no longer recognised: see
+        `shared.retention`); how many are gone now."""
+        check_key("partition", partition)
+        return self._store.delete(partition, [record_row_key(key) for key in keys])
 
     def _run(
         self,
@@ -174,12 +220,15 @@ class LedgerCore:
         transaction: Callable[[UnitOfWork], Any],
         row_keys: list[str],
         request_hash: str | None,
+        replay_only: bool = False,
     ) -> LedgerRecord:
         record_row = record_row_key(key)
         for attempt in range(1, self._max_attempts + 1):
             rows = self._store.fetch(partition, [record_row, *row_keys])
             if record_row in rows:
                 return replay_record(rows[record_row], request_hash)
+            if replay_only:
+                raise RecordMissing(key)
             uow = UnitOfWork(self._store, partition, {k: rows.get(k) for k in row_keys})
             result = transaction(uow)
             record, entity = self._new_record(partition, key, "applied", result, request_hash)
@@ -191,8 +240,7 @@ class LedgerCore:
             if committed is not None:
                 return committed
             if attempt < self._max_attempts:
-                backoff = min(_MAX_BACKOFF_SECONDS, _FIRST_BACKOFF_SECONDS * 2**attempt)
-                time.sleep(random.uniform(0, backoff))
+                _back_off(attempt)
         raise ContentionExhausted(key, partition, self._max_attempts)
 
     def _commit_unread(
@@ -292,3 +340,8 @@ class MemoryLedger(LedgerCore):
     def rows(self) -> dict[tuple[str, str], Row]:
         """Every row, records included, by (PartitionKey, RowKey) (for tests)."""
         return self._memory.snapshot()
+
+
+def _back_off(attempt: int) -> None:
+    """Sleep a random while, longer after each lost attempt, before reading again."""
+    time.sleep(random.uniform(0, min(_MAX_BACKOFF_SECONDS, _FIRST_BACKOFF_SECONDS * 2**attempt)))

@@ -41,15 +41,17 @@ class MemoryStore:
         with self._lock:
             return dict(self._rows)
 
-    def purge(self, partition: str | None, cutoff: datetime) -> int:
+    def records_before(self, cutoff: datetime) -> list[tuple[str, str]]:
         with self._lock:
-            expired = [
+            return [
                 key
                 for key, row in self._rows.items()
-                if partition in (None, key[0])
-                and key[1].startswith(RECORD_PREFIX)
-                and row.entity["createdAt"] < cutoff
+                if key[1].startswith(RECORD_PREFIX) and row.entity["createdAt"] < cutoff
             ]
-            for key in expired:
-                del self._rows[key]
-        return len(expired)
+
+    def delete(self, partition: str, row_keys: Sequence[str]) -> int:
+        with self._lock:
+            present = [key for key in dict.fromkeys(row_keys) if (partition, key) in self._rows]
+            for key in present:
+                del self._rows[(partition, key)]
+        return len(present)

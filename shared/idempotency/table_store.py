@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -58,39 +57,35 @@ class TableStore:
                 raise Conflict(error.index) from error
             raise
 
-    def purge(self, partition: str | None, cutoff: datetime) -> int:
-        conditions = "RowKey ge @first and RowKey lt @after and createdAt lt @cutoff"
-        parameters: dict[str, Any] = {
-            "first": RECORD_PREFIX,
-            "after": RECORDS_END,
-            "cutoff": cutoff,
-        }
-        if partition is not None:
-            conditions = "PartitionKey eq @pk and " + conditions
-            parameters["pk"] = partition
+    def records_before(self, cutoff: datetime) -> list[tuple[str, str]]:
+        # A scan of the whole table, keys only: the retention job's query, run once a day.
         expired = self._table.query_entities(
-            conditions, parameters=parameters, select=["PartitionKey", "RowKey"]
+            "RowKey ge @first and RowKey lt @after and createdAt lt @cutoff",
+            parameters={"first": RECORD_PREFIX, "after": RECORDS_END, "cutoff": cutoff},
+            select=["PartitionKey", "RowKey"],
         )
-        pending: dict[str, list[Entity]] = defaultdict(list)
-        deleted = 0
-        for entity in expired:
-            batch = pending[entity["PartitionKey"]]
-            batch.append({"PartitionKey": entity["PartitionKey"], "RowKey": entity["RowKey"]})
-            if len(batch) == MAX_BATCH_OPS:
-                deleted += self._delete(batch)
-                batch.clear()
-        return deleted + sum(self._delete(batch) for batch in pending.values() if batch)
+        return [(entity["PartitionKey"], entity["RowKey"]) for entity in expired]
 
-    def _delete(self, keys: list[Entity]) -> int:
+    def delete(self, partition: str, row_keys: Sequence[str]) -> int:
+        """Delete these rows (a 100-row batch at a time); how many are gone now."""
+        keys = list(dict.fromkeys(row_keys))
+        return sum(
+            self._delete(partition, keys[start : start + MAX_BATCH_OPS])
+            for start in range(0, len(keys), MAX_BATCH_OPS)
+        )
+
+    def _delete(self, partition: str, row_keys: list[str]) -> int:
+        entities = [{"PartitionKey": partition, "RowKey": key} for key in row_keys]
         try:
-            self._table.submit_transaction([("delete", key) for key in keys])
+            self._table.submit_transaction([("delete", entity) for entity in entities])
+            return len(entities)
         except TableTransactionError as error:
             if _error_code(error) != "ResourceNotFound":
                 raise
-            # Another purge got some of them first; delete_entity ignores rows already gone.
-            for key in keys:
-                self._table.delete_entity(key["PartitionKey"], key["RowKey"])
-        return len(keys)
+        # Some were gone already (another purge): one by one; delete_entity ignores a 404.
+        for key in row_keys:
+            self._table.delete_entity(partition, key)
+        return len(row_keys)
 
 
 def _row_from_table(entity: TableEntity) -> Row:

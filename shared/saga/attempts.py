@@ -7,6 +7,7 @@ from collections.abc import Generator, Sequence
 from typing import Any
 
 from shared.saga.calls import Call, CallObserver, Settled, Settlement
+from shared.saga.keys import stamped
 from shared.saga.outcome import EngineCode, StepError, fault_message, parse_envelope
 from shared.saga.signals import Signals
 from shared.saga.timers import cancel_timer, start_timer
@@ -85,7 +86,9 @@ def run_calls(
 
 def _start_attempt(context: Any, run: _Run, observer: CallObserver) -> None:
     run.attempts += 1
-    run.activity = context.call_activity(run.call.activity, run.call.payload)
+    # Stamped per attempt: a retry, or an operator's retry weeks later, is a fresh call.
+    payload = stamped(run.call.payload, context.current_utc_datetime, run.attempts)
+    run.activity = context.call_activity(run.call.activity, payload)
     if run.call.timeout_seconds is not None:
         run.deadline = start_timer(context, run.call.timeout_seconds)
     observer.attempt_started(run.call)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -16,10 +17,13 @@ M = TypeVar("M", bound=BaseModel)
 @dataclass(frozen=True)
 class StepCall(Generic[M]):
     """``{"key", "input"}`` (a compensation's call also carries ``actionKey``, the key of the
-    action it undoes), with ``input`` validated against the step's contract model."""
+    action it undoes), with ``input`` validated against the step's contract model, and
+    ``issuedAt``, when the orchestration issued this attempt (None in calls made before the
+    engine stamped them)."""
 
     key: str
     input: M
+    issued_at: datetime | None = None
 
     @classmethod
     def parse(cls, call: object, model: type[M]) -> StepCall[M]:
@@ -27,7 +31,7 @@ class StepCall(Generic[M]):
         no retry can fix) naming the first field that is wrong."""
         if not isinstance(call, dict) or not {"key", "input"} <= call.keys():
             raise InvalidStepInput(f"activity call must be {{key, input}}, got {call!r:.100}")
-        unknown = call.keys() - {"key", "input", "actionKey"}
+        unknown = call.keys() - {"key", "input", "actionKey", "issuedAt", "attempt"}
         if unknown:
             raise InvalidStepInput(f"activity call: unknown field(s) {sorted(unknown)}")
         key = call["key"]
@@ -37,7 +41,7 @@ class StepCall(Generic[M]):
             step_input = model.model_validate(call["input"])
         except ValidationError as error:
             raise InvalidStepInput(_first_problem(model, error)) from None
-        step = cls(key, step_input)
+        step = cls(key, step_input, _issued_at(call.get("issuedAt")))
         if "actionKey" in call and call["actionKey"] != step.action_key:
             raise InvalidStepInput(
                 f"activity call: actionKey {call['actionKey']!r} does not match key {key!r}"
@@ -52,6 +56,19 @@ class StepCall(Generic[M]):
                 f"key {self.key!r} is not a compensation key (ends with {COMPENSATION_SUFFIX!r})"
             )
         return self.key.removesuffix(COMPENSATION_SUFFIX)
+
+
+def _issued_at(value: object) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        issued = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        issued = None
+    if issued is None:
+        raise InvalidStepInput(f"activity call: issuedAt must be an ISO 8601 time, got {value!r}")
+    # The SDK's orchestration clock is UTC, with or without an offset.
+    return issued if issued.tzinfo else issued.replace(tzinfo=UTC)
 
 
 def _first_problem(model: type[BaseModel], error: ValidationError) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from api.order_view import ORCHESTRATORS
 from contracts.order import OrderSagaInput, order_saga_input
+from devhost.clock import VirtualClock
 from devhost.instance import COMPLETED
 from devhost.testing import DevHost, when_custom_status
 from orchestrators.order_saga import ORDER_SAGA
@@ -33,6 +34,7 @@ def open_shop(
     chaos_seed: int = 0,
     replay_check: bool = True,
     style: str = "declarative",
+    clock: VirtualClock | None = None,
 ) -> Iterator[DevHost]:
     """The app on devhost over ``world``'s storage (in-memory twins or fresh tables in Azurite),
     stocked and with funded accounts; the chaos knob is set only after the stocking. ``style`` is
@@ -43,7 +45,7 @@ def open_shop(
     for customer, balance in BALANCE.items():
         world.put_account(customer, balance)
     world.configure(order_saga_style=style, chaos_fault_rate=chaos_rate, chaos_seed=chaos_seed)
-    with DevHost(ROOT, replay_check=replay_check) as host:
+    with DevHost(ROOT, replay_check=replay_check, clock=clock) as host:
         yield host
 
 

@@ -32,7 +32,7 @@ from shared import services
 from shared.chaos import ChaosFault
 from shared.idempotency import Ledger, TableLedger, compensation_key
 from shared.ledgers import ALREADY_COMPENSATED, ledger_for
-from shared.services import Services
+from shared.services import Clock, Services
 from tests.world import STORAGES, World, open_world
 
 Activity = Any  # a registered activity: df's FunctionBuilder, callable like the function
@@ -683,8 +683,8 @@ class ClientStorage:
     def __init__(self, clients: dict[str, TableClient]) -> None:
         self.clients = clients
 
-    def ledger(self, name: str) -> Ledger:
-        return TableLedger(self.clients[name])
+    def ledger(self, name: str, clock: Clock) -> Ledger:
+        return TableLedger(self.clients[name], clock=clock)
 
     def ping(self, timeout_seconds: float) -> None:
         return None

@@ -13,7 +13,12 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
-from shared.errors import ContentionExhausted, IdempotencyConflict, TransactionTooLarge
+from shared.errors import (
+    ContentionExhausted,
+    IdempotencyConflict,
+    RecordMissing,
+    TransactionTooLarge,
+)
 from shared.idempotency import (
     MAX_BATCH_OPS,
     MAX_RESULT_CHARS,
@@ -488,11 +493,22 @@ class TestCompensate:
         assert available(ledger) == 100
 
 
-class TestPurge:
-    def test_old_records_go_and_business_rows_and_new_records_stay(
+def insert_row(result: Any) -> Callable[[UnitOfWork], Any]:
+    """A transaction that creates the absent row `row` (v=1) and returns ``result``."""
+
+    def transaction(uow: UnitOfWork) -> Any:
+        assert uow.get("row") is None
+        uow.create({"RowKey": "row", "v": 1})
+        return result
+
+    return transaction
+
+
+class TestRetention:
+    def test_records_before_a_cutoff_are_listed_across_partitions(
         self, new_ledger: NewLedger
     ) -> None:
-        """The cutoff decides by createdAt; one partition or all of them."""
+        """By createdAt, records only: business rows are never listed."""
         now = datetime(2025, 1, 10, tzinfo=UTC)
         clock = iter([now - timedelta(days=9), now - timedelta(days=8), now - timedelta(days=7)])
         ledger = new_ledger(clock=lambda: next(clock, now))
@@ -500,18 +516,68 @@ class TestPurge:
         ledger.run_once("b", "old-b", lambda uow: None)
         ledger.run_once("b", "old-b2", lambda uow: None)
         ledger.run_once("b", "new-b", lambda uow: None)
+        old = sorted(ledger.records_before(now - timedelta(days=1)))
+        assert old == [("a", "old-a"), ("b", "old-b"), ("b", "old-b2")]
 
-        assert ledger.purge_older_than("a", now - timedelta(days=1)) == 1
-        assert ledger.record("a", "old-a") is None
-        assert ledger.record("b", "old-b") is not None
-        assert ledger.purge_older_than(None, now - timedelta(days=1)) == 2
-        assert ledger.record("b", "new-b") is not None
-        assert ledger.get("a", "row") is not None
+    def test_forgotten_records_go_and_everything_else_stays(self, ledger: Ledger) -> None:
+        ledger.run_once("p", "k1", lambda uow: uow.upsert({"RowKey": "row", "v": 1}))
+        ledger.run_once("p", "k2", lambda uow: None)
+        assert ledger.forget("p", ["k1", "k1", "never-existed"]) >= 1
+        assert ledger.record("p", "k1") is None
+        assert ledger.record("p", "k2") is not None
+        assert ledger.get("p", "row") == {"PartitionKey": "p", "RowKey": "row", "v": 1}
+
+    def test_more_records_than_a_batch_are_forgotten(self, ledger: Ledger) -> None:
+        keys = [f"k{i}" for i in range(MAX_BATCH_OPS + 5)]
+        for key in keys:
+            ledger.run_once("p", key, lambda uow: None)
+        assert ledger.forget("p", keys) == len(keys)
+        assert ledger.records_before(datetime(9999, 1, 1, tzinfo=UTC)) == []
 
     def test_cutoff_must_be_timezone_aware(self, ledger: Ledger) -> None:
         """A naive datetime would compare wrongly with the stored UTC times."""
         with pytest.raises(ValueError, match="timezone-aware"):
-            ledger.purge_older_than(None, datetime(2025, 1, 1))
+            ledger.records_before(datetime(2025, 1, 1))
+
+    def test_a_replay_only_call_is_answered_from_its_record(self, ledger: Ledger) -> None:
+        first = ledger.run_once("p", "k", insert_row(7), reads=["row"])
+        again = ledger.run_once("p", "k", lambda uow: 8, replay_only=True)
+        assert (again.result, again.created_at) == (first.result, first.created_at)
+
+    def test_a_replay_only_call_without_a_record_writes_nothing(self, ledger: Ledger) -> None:
+        for new_rows in (False, True):
+            spy = Spy(insert_row(1))
+            with pytest.raises(RecordMissing, match="'gone'"):
+                ledger.run_once(
+                    "p", "gone", spy, reads=["row"], new_rows=new_rows, replay_only=True
+                )
+            assert spy.calls == 0
+        with pytest.raises(RecordMissing):
+            ledger.compensate("p", "gone", lambda uow, action: None, replay_only=True)
+        assert ledger.get("p", "row") is None
+        assert ledger.record("p", "gone") is None
+        assert ledger.records_before(datetime(9999, 1, 1, tzinfo=UTC)) == []
+
+
+class TestWrite:
+    def test_a_write_commits_without_a_record(self, ledger: Ledger) -> None:
+        assert ledger.write("p", insert_row("done"), reads=["row"]) == "done"
+        assert ledger.get("p", "row") == {"PartitionKey": "p", "RowKey": "row", "v": 1}
+        assert ledger.records_before(datetime(9999, 1, 1, tzinfo=UTC)) == []
+
+    def test_a_write_rereads_and_reruns_on_contention(self, ledger: Ledger) -> None:
+        """Ten concurrent increments of one row all land."""
+        ledger.write("p", lambda uow: uow.upsert({"RowKey": "n", "v": 0}))
+
+        def increment(uow: UnitOfWork) -> None:
+            row = uow.get("n")
+            assert row is not None
+            uow.update({**row, "v": row["v"] + 1})
+
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            list(pool.map(lambda _: ledger.write("p", increment, reads=["n"]), range(10)))
+        row = ledger.get("p", "n")
+        assert row is not None and row["v"] == 10
 
 
 class TestMisuse:

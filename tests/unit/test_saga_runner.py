@@ -172,19 +172,21 @@ class TestSuccess:
 
     def test_every_invocation_carries_its_idempotency_key(self, host: DevHost) -> None:
         """`{"key": "{instance}:{step}", "input"}`, identical for every retry; a compensation
-        gets `{instance}:{step}:compensate` and the key of the action it undoes."""
+        gets `{instance}:{step}:compensate` and the key of the action it undoes. Each attempt
+        is stamped with the orchestration time it was issued at (a retry after its backoff)."""
         saga_input = {"fail": {"reserve": "fault:2", "charge": "business"}}
         instance_id = run_to_end(host, saga_input)
-        inputs: dict[str, list[str]] = {}
+        calls: dict[str, list[dict[str, Any]]] = {}
         for event in events(host, instance_id, EventType.TASK_SCHEDULED):
-            inputs.setdefault(event["Name"], []).append(event["Input"])
-        assert len(inputs["reserve"]) == 3
-        assert len(set(inputs["reserve"])) == 1
-        assert json.loads(inputs["reserve"][0]) == {
-            "key": f"{instance_id}:reserve",
-            "input": saga_input,
-        }
-        assert json.loads(inputs["release_stock"][0]) == {
+            calls.setdefault(event["Name"], []).append(json.loads(event["Input"]))
+        issued = [datetime.fromisoformat(call.pop("issuedAt")) for call in calls["reserve"]]
+        assert issued == sorted(issued) and issued[0] < issued[-1]
+        assert [call.pop("attempt") for call in calls["reserve"]] == [1, 2, 3]
+        assert calls["reserve"] == [{"key": f"{instance_id}:reserve", "input": saga_input}] * 3
+        [undo] = calls["release_stock"]
+        assert datetime.fromisoformat(undo.pop("issuedAt")) >= issued[-1]
+        assert undo.pop("attempt") == 1
+        assert undo == {
             "key": f"{instance_id}:reserve:compensate",
             "actionKey": f"{instance_id}:reserve",
             "input": saga_input,

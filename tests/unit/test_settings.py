@@ -23,6 +23,7 @@ class TestDefaults:
         assert settings.chaos_fault_rate == 0.0
         assert settings.chaos_seed is None
         assert settings.order_saga_style == "declarative"
+        assert (settings.retention_days, settings.retention_schedule) == (30, "0 30 3 * * *")
 
     def test_default_shipping_countries_exclude_antarctica(self) -> None:
         """The sample's ShippingUnavailable path relies on AQ being absent."""
@@ -52,6 +53,8 @@ class TestParsing:
                 "CHAOS_FAULT_RATE": "0.3",
                 "CHAOS_SEED": "-7",
                 "ORDER_SAGA_STYLE": "Imperative",
+                "SAGA_RETENTION_DAYS": "7",
+                "SAGA_RETENTION_SCHEDULE": "0 0 */6 * * *",
             }
         )
         assert settings == Settings(
@@ -64,6 +67,8 @@ class TestParsing:
             chaos_fault_rate=0.3,
             chaos_seed=-7,
             order_saga_style="imperative",
+            retention_days=7,
+            retention_schedule="0 0 */6 * * *",
         )
 
     def test_saga_connection_wins_over_the_functions_storage(self) -> None:
@@ -155,6 +160,18 @@ class TestInvalidValues:
                 "ORDER_SAGA_STYLE",
                 "plain",
                 "ORDER_SAGA_STYLE must be one of declarative, imperative, got 'plain'",
+            ),
+            (
+                "SAGA_RETENTION_DAYS",
+                "0",
+                "SAGA_RETENTION_DAYS must be a whole number of days from 1 up, got '0'",
+            ),
+            (
+                "SAGA_RETENTION_SCHEDULE",
+                "0 3 * * *",
+                "SAGA_RETENTION_SCHEDULE must be an NCRONTAB expression of six fields "
+                "(second minute hour day month day-of-week) such as '0 30 3 * * *', "
+                "got '0 3 * * *'",
             ),
         ],
     )
