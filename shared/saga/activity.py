@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from shared.errors import IdempotencyConflict, InvalidStepInput, SagaError
-from shared.saga.outcome import EngineCode, failure
+from shared.saga.logs import call_fields
+from shared.saga.outcome import EngineCode, failure, parse_envelope
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -39,30 +40,73 @@ def saga_activity(activity: Callable[P, R]) -> Callable[P, R | dict[str, Any]]:
     The app's own errors translated here are raised before the ledger's batch is sent, so no
     record keeps the refusal and a later delivery (an operator's retry) runs afresh. Raise
     PermanentError before committing too: like a returned failure, it says the step failed, and
-    a failed pivot is not undone."""
+    a failed pivot is not undone.
+
+    Each invocation leaves one log record carrying the saga's fields (``shared.saga.logs``):
+    outcome ``succeeded``, ``failed`` (a failure envelope, with its code) or ``faulted`` (raised:
+    the engine retries it; the host logs the traceback)."""
 
     name = getattr(activity, "__name__", type(activity).__name__)
 
     @functools.wraps(activity)  # the Functions worker binds the input by the parameter's name
     def invoke(*args: P.args, **kwargs: P.kwargs) -> R | dict[str, Any]:
+        key, fields = _call_of(*args, *kwargs.values())
         try:
-            return activity(*args, **kwargs)
+            result = activity(*args, **kwargs)
         except SagaError as error:
             code = permanent_code(error)
             if code is None:
+                _faulted(name, key, fields, error)
                 raise
             message = one_line(error)
             _log.error(
                 "activity %s (key %r) failed permanently, not retried: %s: %s",
                 name,
-                call_key(*args, *kwargs.values()),
+                key,
                 code,
                 message,
                 exc_info=error,
+                extra={**fields, "outcome": "failed", "code": str(code)},
             )
             return failure(code, message)
+        except Exception as error:
+            _faulted(name, key, fields, error)
+            raise
+        _replied(name, key, fields, result)
+        return result
 
     return invoke
+
+
+def _replied(name: str, key: str | None, fields: dict[str, Any], result: Any) -> None:
+    error = parse_envelope(result).error
+    if error is None:
+        _log.info(
+            "activity %s (key %r) succeeded",
+            name,
+            key,
+            extra={**fields, "outcome": "succeeded"},
+        )
+        return
+    _log.info(
+        "activity %s (key %r) failed: %s: %s",
+        name,
+        key,
+        error.code,
+        error.message,
+        extra={**fields, "outcome": "failed", "code": str(error.code)},
+    )
+
+
+def _faulted(name: str, key: str | None, fields: dict[str, Any], error: BaseException) -> None:
+    _log.warning(
+        "activity %s (key %r) raised, the engine retries it: %s: %s",
+        name,
+        key,
+        type(error).__name__,
+        one_line(error),
+        extra={**fields, "outcome": "faulted"},
+    )
 
 
 def permanent_code(error: BaseException) -> EngineCode | None:
@@ -86,7 +130,12 @@ def one_line(error: BaseException) -> str:
 
 def call_key(*arguments: Any) -> str | None:
     """The idempotency key of the engine's call (`{"key", "input"}`) among the arguments."""
+    return _call_of(*arguments)[0]
+
+
+def _call_of(*arguments: Any) -> tuple[str | None, dict[str, Any]]:
+    """The key of the engine's call among the arguments, and the saga fields it gives."""
     for argument in arguments:
         if isinstance(argument, dict) and isinstance(argument.get("key"), str):
-            return str(argument["key"])
-    return None
+            return str(argument["key"]), call_fields(argument)
+    return None, {}

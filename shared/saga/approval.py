@@ -30,7 +30,7 @@ def pass_gate(
         progress.mark(gate.name, StepStatus.SKIPPED)
         return None
     progress.mark(gate.name, StepStatus.RUNNING)
-    progress.set_status(SagaStatus.AWAITING_APPROVAL)
+    progress.set_status(SagaStatus.AWAITING_APPROVAL, gate.name)
     answer = context.wait_for_external_event(gate.event_name)
     deadline = start_timer(context, timeout_seconds)
     winner = None
@@ -58,7 +58,7 @@ def pass_gate(
     if isinstance(decision, dict) and decision.get("approved") is True:
         results[gate.name] = {"approved": True, "comment": comment}
         progress.mark(gate.name, StepStatus.SUCCEEDED)
-        progress.set_status(SagaStatus.RUNNING)
+        progress.set_status(SagaStatus.RUNNING, gate.name)
         return None
     if isinstance(decision, dict) and decision.get("approved") is False:
         message = comment or "the approver rejected it"

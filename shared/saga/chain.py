@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import logging
 import sys
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
@@ -47,8 +46,6 @@ from shared.saga.forward import StepRun, run_compensatable, run_past_pivot
 from shared.saga.outcome import EngineCode, StepError
 from shared.saga.signals import Signals
 from shared.saga.status import Progress, SagaStatus
-
-log = logging.getLogger("shared.saga")
 
 _NO_INPUT: Any = object()
 
@@ -268,14 +265,7 @@ class SagaCode:
         if isinstance(propagating, StepFailed):
             return propagating.step, propagating.error
         where = self._started[-1] if self._started else self._name
-        if not self._context.is_replaying:
-            log.error(
-                "saga %s (%s): its code raised at %s; compensating, then failing the instance",
-                self._name,
-                self._context.instance_id,
-                where,
-                exc_info=propagating,
-            )
+        self._progress.trail.code_raised(where, propagating)
         message = f"{type(propagating).__name__}: {propagating}"
         return where, StepError(EngineCode.ORCHESTRATOR_ERROR, message)
 

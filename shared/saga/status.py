@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+from collections import Counter
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -16,11 +16,11 @@ from shared.saga.definition import (
     Step,
     StepKind,
 )
+from shared.saga.logs import Phase
 from shared.saga.outcome import StepError
 from shared.saga.record_text import clipped, json_units, text_units
 from shared.saga.step_entries import fan_out_entry, is_fan_out, step_entry
-
-log = logging.getLogger("shared.saga")
+from shared.saga.trail import Trail
 
 
 class SagaStatus(StrEnum):
@@ -101,6 +101,8 @@ class Progress:
     def __init__(self, context: Any, definition: SagaDefinition) -> None:
         self._context = context
         self._summarize = definition.summary
+        self.trail = Trail(context, definition.name)
+        self._undo_attempts: Counter[str] = Counter()  # the record counts forward attempts only
         self._slots: dict[str, _Slot] = {}
         entries: list[dict[str, Any]] = []
         pending = StepStatus.PENDING.value
@@ -133,13 +135,7 @@ class Progress:
             return
         summary = self._summarize(saga_input, results)
         if json_units(summary) > SUMMARY_UNITS:
-            if not self._context.is_replaying:
-                log.warning(
-                    "saga %s (%s): summary over %d UTF-16 units of JSON, not published",
-                    self.record["saga"],
-                    self._context.instance_id,
-                    SUMMARY_UNITS,
-                )
+            self.trail.summary_dropped(self._phase, SUMMARY_UNITS)
             summary = None
         self.record["summary"] = summary
         self._publish()
@@ -147,9 +143,10 @@ class Progress:
     def attempts(self, name: str) -> int:
         return int(self._slots[name].get("attempts"))
 
-    def set_status(self, status: SagaStatus) -> None:
-        if status != self.record["status"] and not self._context.is_replaying:
-            log.info("saga %s (%s): %s", self.record["saga"], self._context.instance_id, status)
+    def set_status(self, status: SagaStatus, step: str | None = None) -> None:
+        """Publish ``status`` (``step``: the gate or step it is about, for the log)."""
+        if status != self.record["status"]:
+            self.trail.status(status.value, self._phase, self._notice(status), step)
         self.record["status"] = status.value
         self._publish()
 
@@ -162,17 +159,8 @@ class Progress:
 
     def fail(self, name: str, error: StepError) -> None:
         """Record why the saga stops going forward (the first failure wins)."""
-        if self.record["failure"] is None:
+        if self.record["failure"] is None:  # logged as the saga enters Compensating
             self.record["failure"] = {"step": name, **_error_json(error, NOTICE_MESSAGE_UNITS)}
-            if not self._context.is_replaying:
-                log.warning(
-                    "saga %s (%s): step %s failed: %s: %s",
-                    self.record["saga"],
-                    self._context.instance_id,
-                    name,
-                    error.code,
-                    error.message,
-                )
         self._publish()
 
     def needs_attention(self, name: str, error: StepError) -> None:
@@ -193,6 +181,7 @@ class Progress:
     def attempt_started(self, call: Call) -> None:
         slot = self._slots[call.name]
         if call.compensating:
+            self._undo_attempts[call.name] += 1
             slot.put("status", StepStatus.COMPENSATING.value)
         else:
             slot.put("status", StepStatus.RUNNING.value)
@@ -200,10 +189,12 @@ class Progress:
         self._publish()
 
     def attempt_failed(self, call: Call, error: StepError) -> None:
+        self.trail.attempt_failed(call, self._attempt(call), error)
         self._slots[call.name].record_error(call.name, error)
         self._publish()
 
     def settled(self, result: Settled) -> None:
+        self.trail.settled(result, self._attempt(result.call))
         if result.call.compensating:
             if result.settlement is Settlement.SUCCEEDED:
                 self.mark(result.call.name, StepStatus.COMPENSATED)
@@ -213,6 +204,20 @@ class Progress:
 
     def _publish(self) -> None:
         self._context.set_custom_status(self.record)
+
+    @property
+    def _phase(self) -> Phase:
+        # The failure is why the saga compensates: once recorded, the saga goes backward.
+        return Phase.FORWARD if self.record["failure"] is None else Phase.COMPENSATING
+
+    def _notice(self, status: SagaStatus) -> dict[str, Any] | None:
+        """Why the saga enters ``status``, when that is worth a warning."""
+        field = {SagaStatus.COMPENSATING: "failure", SagaStatus.NEEDS_ATTENTION: "attention"}
+        notice: dict[str, Any] | None = self.record[field[status]] if status in field else None
+        return notice
+
+    def _attempt(self, call: Call) -> int:
+        return self._undo_attempts[call.name] if call.compensating else self.attempts(call.name)
 
 
 def _member_names(entry: Entry) -> list[str]:
