@@ -52,6 +52,16 @@ param shippingCountries string = ''
 @description('How the order saga new orders start is written (ORDER_SAGA_STYLE): the SagaDefinition or the same steps as plain code.')
 param orderSagaStyle string = 'declarative'
 
+@minValue(1)
+@description('Days after a saga ends before its idempotency records and history are purged; also how long an Idempotency-Key is remembered (SAGA_RETENTION_DAYS).')
+param retentionDays int = 30
+
+@description('NCRONTAB schedule of the retention run, six fields (SAGA_RETENTION_SCHEDULE).')
+param retentionSchedule string = '0 30 3 * * *'
+
+@description('Email address told when a saga enters NeedsAttention; empty sends none (the alert still shows in the portal).')
+param alertEmail string = ''
+
 @description('Tags added to every resource.')
 param tags object = {}
 
@@ -90,6 +100,19 @@ module monitoring 'app/monitoring.bicep' = {
   }
 }
 
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    name: '${abbrs.insightsScheduledQueryRules}saga-attention-${resourceToken}'
+    location: location
+    tags: allTags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    actionGroupName: '${abbrs.insightsActionGroups}saga-ops-${resourceToken}'
+    alertEmail: alertEmail
+  }
+}
+
 module storage 'app/storage.bicep' = {
   name: 'storage'
   scope: rg
@@ -111,6 +134,7 @@ module rbac 'app/rbac.bicep' = {
     identityPrincipalId: identity.outputs.principalId
     durableBackend: durableBackend
     userPrincipalId: principalId
+    alertPrincipalId: alerts.outputs.principalId
   }
 }
 
@@ -152,6 +176,8 @@ module functionApp 'app/function.bicep' = {
     approvalTimeoutSeconds: approvalTimeoutSeconds
     shippingCountries: shippingCountries
     orderSagaStyle: orderSagaStyle
+    retentionDays: retentionDays
+    retentionSchedule: retentionSchedule
   }
   // The app must not start before its identity may read its own storage.
   dependsOn: [
@@ -167,6 +193,7 @@ output SERVICE_API_URI string = 'https://${functionApp.outputs.defaultHostName}'
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output SAGA_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output SAGA_ATTENTION_ALERT_NAME string = alerts.outputs.name
 output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output DURABLE_BACKEND string = durableBackend
 output DURABLE_TASK_SCHEDULER_ENDPOINT string = useScheduler ? scheduler.outputs.endpoint : ''

@@ -26,6 +26,8 @@ param approvalThresholdCents int
 param approvalTimeoutSeconds int
 param shippingCountries string
 param orderSagaStyle string
+param retentionDays int
+param retentionSchedule string
 
 // azd deploys the 'api' service of azure.yaml to the app carrying this tag.
 var serviceTag = {
@@ -133,6 +135,28 @@ var baseSettings = [
     value: 'Authorization=AAD;ClientId=${identityClientId}'
   }
   {
+    // The worker exports the saga's log records itself (azure-monitor-opentelemetry in
+    // requirements.txt), so their fields become custom dimensions; the host would drop them.
+    // Its exporter authenticates with the identity of APPLICATIONINSIGHTS_AUTHENTICATION_STRING.
+    name: 'PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY'
+    value: 'true'
+  }
+  {
+    // Only the saga loggers (shared.saga and its children): the rest still reaches Application
+    // Insights through the host, as before.
+    name: 'PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME'
+    value: 'shared.saga'
+  }
+  {
+    // The host already sends requests, dependencies and metrics; the worker sends logs only.
+    name: 'OTEL_TRACES_EXPORTER'
+    value: 'none'
+  }
+  {
+    name: 'OTEL_METRICS_EXPORTER'
+    value: 'none'
+  }
+  {
     // DefaultAzureCredential (shared/storage.py) picks the user-assigned identity by this id.
     name: 'AZURE_CLIENT_ID'
     value: identityClientId
@@ -156,6 +180,14 @@ var baseSettings = [
   {
     name: 'ORDER_SAGA_STYLE'
     value: orderSagaStyle
+  }
+  {
+    name: 'SAGA_RETENTION_DAYS'
+    value: string(retentionDays)
+  }
+  {
+    name: 'SAGA_RETENTION_SCHEDULE'
+    value: retentionSchedule
   }
   {
     // Fault injection is for tests only; never on in Azure.

@@ -1,5 +1,6 @@
 // Least-privilege data-plane roles for the app's identity, each scoped to the one resource it
-// needs (never the resource group), plus read/write on the saga tables for the deploying user.
+// needs (never the resource group), plus read/write on the saga tables for the deploying user
+// and read on Application Insights for the NeedsAttention alert rule's identity.
 
 param storageAccountName string
 param applicationInsightsName string
@@ -8,12 +9,15 @@ param identityPrincipalId string
 param durableBackend string
 @description('Object id of the deploying user; empty grants nothing.')
 param userPrincipalId string
+@description('Principal id of the alert rule\'s system-assigned identity (alerts.bicep).')
+param alertPrincipalId string
 
 // Built-in role definition ids (the same in every tenant).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher
+var reader = 'acdd72a7-3385-48ef-bd42-f606fba81ae7' // Reader
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -75,5 +79,16 @@ resource userTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
     principalId: userPrincipalId
     principalType: 'User'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataContributor)
+  }
+}
+
+// The alert rule runs its query as its own identity; reading the component's logs is all it needs.
+resource alertReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, alertPrincipalId, reader)
+  scope: applicationInsights
+  properties: {
+    principalId: alertPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', reader)
   }
 }

@@ -87,10 +87,12 @@ def test_the_app_settings_are_wired_from_parameters_and_chaos_is_off() -> None:
     for name, param in [
         ("APPROVAL_THRESHOLD_CENTS", "approvalThresholdCents"),
         ("APPROVAL_TIMEOUT_SECONDS", "approvalTimeoutSeconds"),
+        ("SAGA_RETENTION_DAYS", "retentionDays"),
     ]:
         to_string = {"type": "string", "parameters": {"value_to_convert": param}}
         assert settings[name] == {"function": to_string}
     assert settings["ORDER_SAGA_STYLE"] == "orderSagaStyle"
+    assert settings["SAGA_RETENTION_SCHEDULE"] == "retentionSchedule"
     assert _settings("shippingSetting") == {"SHIPPING_COUNTRIES": "shippingCountries"}
     shipping = model(FUNCTION)["variables"]["shippingSettings"]["value"]
     empty = {"function": {"type": "empty", "parameters": {"item_to_test": "shippingCountries"}}}

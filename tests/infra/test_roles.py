@@ -15,6 +15,7 @@ ROLES = {
     "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
     "0ad04412-c4d5-4796-b79c-f76d14c8d402": "Durable Task Data Contributor",
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
 }
 ROLE_FILES = ["app/rbac.bicep", "app/scheduler.bicep"]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import SAGA_STYLES
+from shared.settings import SAGA_STYLES, Settings
 from tests.infra.bicep import (
     BICEP_FILES,
     INFRA,
@@ -48,8 +48,13 @@ def test_main_declares_the_documented_parameters() -> None:
         "approvalTimeoutSeconds",
         "shippingCountries",
         "orderSagaStyle",
+        "retentionDays",
+        "retentionSchedule",
         "tags",
     } <= set(params)
+    defaults = Settings()
+    assert params["retentionDays"]["default"] == defaults.retention_days
+    assert params["retentionSchedule"]["default"] == defaults.retention_schedule
     assert params["orderSagaStyle"]["default"] == "declarative"
     styles = [d for d in params["orderSagaStyle"]["decorators"] if d["type"] == "allowed"]
     assert styles[0]["argument"] == list(SAGA_STYLES)  # what the app accepts
