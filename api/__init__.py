@@ -1,7 +1,7 @@
 """HTTP endpoints (one df.Blueprint per module): orders, every public saga, sample data, health,
-OpenAPI."""
+OpenAPI, the operator pages."""
 
-from api import health, openapi, order_actions, orders, sagas, stock
+from api import health, openapi, operator_routes, order_actions, orders, sagas, stock
 from contracts import public_sagas
 
 saga_routes = sagas.saga_routes(public_sagas)
@@ -12,4 +12,5 @@ blueprints = [
     stock.bp,
     health.bp,
     openapi.bp,
+    operator_routes.bp,
 ]

@@ -15,6 +15,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json
 
 from api import models, responses
 from api.openapi_paths import PATHS, PROBLEM, saga_paths
+from api.operator_models import TimelineView
 from api.order_ids import ORDER_ID
 from api.parsing import IDEMPOTENCY_HEADER
 from api.problems import ProblemType, guarded, json_response
@@ -36,6 +37,7 @@ RESPONSES: list[type[BaseModel]] = [
     responses.Health,
     responses.Problem,
     SagaAccepted,
+    TimelineView,
 ]
 PROBLEM_RESPONSES = {
     "400": "Invalid input: `errors` lists each rejected field (malformed-json has none).",

@@ -7,6 +7,7 @@ from typing import Any
 from api.models import MAX_BODY_BYTES
 
 JSON = "application/json"
+HTML = "text/html"
 PROBLEM = "application/problem+json"
 ORDER_LOCATION = {
     "Location": {
@@ -32,6 +33,10 @@ def _ok(schema: str, description: str, status: str = "200", **headers: Any) -> d
     if headers:
         response["headers"] = headers
     return {status: response}
+
+
+def _page(description: str) -> dict[str, Any]:
+    return {"200": {"description": description, "content": {HTML: {"schema": {"type": "string"}}}}}
 
 
 def _body(schema: str) -> dict[str, Any]:
@@ -142,6 +147,34 @@ PATHS: dict[str, dict[str, Any]] = {
                 **ORDER_LOCATION,
             ),
             ("404", "409"),
+            parameters=("OrderId",),
+        ),
+    },
+    "/orders/{orderId}/timeline": {
+        "get": _op(
+            "orders_timeline",
+            "The order's saga as bars on a time axis, read from its orchestration history: "
+            "each attempt of each step and compensation, retry waits, the approval wait, the "
+            "signals received; fan-outs hold a row per member.",
+            _ok("TimelineView", "The timeline."),
+            ("404",),
+            parameters=("OrderId",),
+        ),
+    },
+    "/operator": {
+        "get": _op(
+            "operator_list_page",
+            "Operator page: the orders, those waiting for a person first (HTML).",
+            _page("The page; it calls this API with the `code` it was opened with."),
+            (),
+        ),
+    },
+    "/operator/orders/{orderId}": {
+        "get": _op(
+            "operator_order_page",
+            "Operator page: one order, its saga timeline and the actions its status allows (HTML).",
+            _page("The page; it calls this API with the `code` it was opened with."),
+            ("404",),
             parameters=("OrderId",),
         ),
     },

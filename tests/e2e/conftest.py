@@ -49,9 +49,12 @@ def devhost_only(feature: str) -> pytest.MarkDecorator:
     )
 
 
-def start_app(azurite: str, log_dir: Path, **settings: str) -> DevHostProcess:
+def start_app(
+    azurite: str, log_dir: Path, time_scale: float = TIME_SCALE, **settings: str
+) -> DevHostProcess:
     """A devhost process with its own task hub and its own service tables, its functions in
-    worker processes as `scripts/run.sh` starts it, with the replay check on."""
+    worker processes as `scripts/run.sh` starts it, with the replay check on; durable time
+    runs ``time_scale`` times faster than real time."""
     run = uuid.uuid4().hex[:10]
     env = {
         "SAGA_STORAGE_CONNECTION": azurite,
@@ -61,7 +64,7 @@ def start_app(azurite: str, log_dir: Path, **settings: str) -> DevHostProcess:
         **settings,
     }
     return DevHostProcess(
-        ROOT, azurite, f"E2E{run}", env=env, time_scale=TIME_SCALE,
+        ROOT, azurite, f"E2E{run}", env=env, time_scale=time_scale,
         log_path=log_dir / f"devhost-{run}.log",
         extra_args=["--worker-processes", "4", "--replay-check"],
     )  # fmt: skip
