@@ -17,6 +17,7 @@ from devhost.clock import VirtualClock
 from devhost.history import EventType
 from devhost.testing import DevHost, WaitAbandoned
 from services.inventory import get_stock, put_stock
+from services.payments import put_account
 from services.tables import TABLES
 from shared.ledgers import ledger_for
 from shared.retention import saga_of
@@ -137,6 +138,15 @@ class TestRetention:
         answer = inventory.reserve_inventory(call)
         assert answer["ok"] is True
         assert get_stock("apple") == first
+
+
+class TestAdminWrites:
+    def test_setting_stock_and_balances_leaves_no_record(self, shop: DevHost) -> None:
+        """PUT /api/inventory and /api/accounts write through Ledger.write: nothing to purge."""
+        for _ in range(3):
+            put_stock("apple", 50, 150)
+            put_account("alice", 10_000)
+        assert records_by_saga() == {}
 
 
 class TestLongRun:
