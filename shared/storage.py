@@ -17,7 +17,7 @@ from shared.errors import SettingsError
 from shared.idempotency import TableLedger
 from shared.idempotency.records import utc_now
 from shared.settings import Settings
-from shared.table_batch import LeanBatchTableClient
+from shared.table_batch import table_client_class
 
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -98,12 +98,12 @@ class TableStorage:
         self._service_client()  # checks the settings and makes the credential
         settings = self.settings
         if settings.table_endpoint:
-            return LeanBatchTableClient(
+            return table_client_class()(
                 settings.table_endpoint, full_name, credential=self._credential
             )
         connection = settings.storage_connection_string
         assert connection is not None  # _service_client() has checked
-        return LeanBatchTableClient.from_connection_string(
+        return table_client_class().from_connection_string(
             connection, table_name=full_name, use_env_settings=not is_local(connection)
         )
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from typing import Any
 
 import pytest
+from azure.data.tables import TableClient
 from azure.identity import DefaultAzureCredential
 
-from shared import storage
+from shared import storage, table_batch
 from shared.errors import SettingsError
 from shared.settings import Settings
 from shared.storage import TableStorage
@@ -65,6 +68,45 @@ def test_tables_commit_transactions_through_the_lean_codec(azurite: str) -> None
     storage = tables({"SAGA_STORAGE_CONNECTION": azurite, "SAGA_TABLE_PREFIX": prefix})
     assert isinstance(storage.get_table("Orders"), LeanBatchTableClient)
     storage.drop_tables()
+
+
+def test_the_installed_sdk_is_the_one_the_lean_codec_was_written_against() -> None:
+    """Fails on an azure-data-tables upgrade that touches the overridden code: re-run
+    tests/integration/test_table_batch.py against it, then update the pinned sources."""
+    assert table_batch.sdk_difference() is None
+
+
+def test_a_changed_sdk_method_is_noticed() -> None:
+    class Changed(TableClient):
+        def _batch_send(self, table_name: str, *reqs: Any, **kwargs: Any) -> list[Any]:
+            return []
+
+    assert table_batch.sdk_difference(Changed) == (
+        "TableClient._batch_send is not the code the lean codec was written against"
+    )
+
+
+@pytest.mark.azurite
+def test_a_changed_sdk_falls_back_to_its_own_client_with_one_warning(
+    azurite: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The public path: the SDK's TableClient commits the same transactions, only costlier."""
+    monkeypatch.setattr(table_batch, "sdk_difference", lambda: "TableClient._batch_send differs")
+    table_batch.table_client_class.cache_clear()
+    try:
+        prefix = f"st{uuid.uuid4().hex[:10]}"
+        storage = tables({"SAGA_STORAGE_CONNECTION": azurite, "SAGA_TABLE_PREFIX": prefix})
+        with caplog.at_level(logging.WARNING, "shared.table_batch"):
+            clients = [storage.get_table("Orders"), storage.get_table("Inventory")]
+        assert [type(client) for client in clients] == [TableClient, TableClient]
+        [warning] = [r for r in caplog.records if r.name == "shared.table_batch"]
+        assert "TableClient._batch_send differs" in warning.getMessage()
+        ledger = storage.ledger("Orders")
+        ledger.run_once("p", "k", lambda uow: uow.upsert({"RowKey": "r", "v": 1}))
+        assert ledger.get("p", "r") == {"PartitionKey": "p", "RowKey": "r", "v": 1}
+        storage.drop_tables()
+    finally:
+        table_batch.table_client_class.cache_clear()
 
 
 @pytest.mark.parametrize(
