@@ -1,11 +1,13 @@
 """Load test of the order API on devhost + Azurite: sustained orders/s and POST-to-finished latency.
 
-    python benchmarks/orders_load.py --rate 30 --seconds 60 --worker-processes 4
+    python benchmarks/orders_load.py --rate 30 --seconds 60 --worker-processes 4 --repeat 3
+    python benchmarks/orders_load.py --rate 30 --overload --worker-processes 4
 
 Starts Azurite (if none runs) and the app in a devhost process on the Table store, stocks it,
 then offers orders open loop (at fixed times whatever the state of earlier ones, as independent
 shoppers would): the rate ramps up from 0 over ``--warmup`` seconds, then holds at ``--rate`` for
-``--seconds``. It follows each order by polling
+``--seconds``. With ``--overload`` it then bursts to 1.5 times the rate for 30 s and returns to
+the rate for 60 s. It follows each order by polling
 ``GET /api/orders/{id}`` as the 202's ``Retry-After`` asks (or every ``--poll-ms``) until its saga
 has finished.
 
@@ -17,8 +19,14 @@ Reported, for the orders placed after the ramp-up:
   the machine's clock), so the polling interval does not inflate it; ``seen_latency`` runs up to
   the poll that saw the final status;
 - ``cpu_ms_per_order`` of devhost (with its worker processes), Azurite and this load client
-  (Linux only), measured over the whole run.
-Targets on 2 cores: >= 30 orders/s sustained, p95 < 2 s.
+  (Linux only), measured over the whole run, and their ``total``;
+- ``books_balance``: stock and balances moved by exactly the completed orders (none lost or
+  applied twice);
+- with ``--overload``: orders finished per second while the burst lasted against those of the
+  held rate before it, and how long after the burst the p95 of the orders sent was back under 2 s.
+With ``--repeat N`` each run prints its line, then one line gives min/median/max over the runs.
+Targets on 2 cores: >= 30 orders/s sustained, p95 < 2 s, <= 50 ms of CPU per order; in a
+burst, >= 90% of the sustained rate, and p95 < 2 s again within 60 s.
 """
 
 from __future__ import annotations
@@ -49,6 +57,19 @@ from devhost.process import DevHostProcess  # noqa: E402
 
 FINISHED = {"Completed", "Compensated", "Cancelled", "Failed"}
 SKUS, CUSTOMERS = 20, 50
+PRICE_CENTS = 100
+BURST_FACTOR, BURST_SECONDS, RECOVERY_SECONDS = 1.5, 30.0, 60.0
+P95_TARGET_SECONDS, RECOVERY_BUCKET_SECONDS = 2.0, 10.0
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Orders offered at a rate going linearly from ``start`` to ``end`` per second."""
+
+    name: str
+    start: float
+    end: float
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -91,38 +112,71 @@ async def finished_at(http: aiohttp.ClientSession, order_id: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
-def arrival_times(rate: float, seconds: float, warmup: float) -> tuple[list[float], int]:
-    """When each order is sent, and how many of them are warm-up. During the warm-up the rate
-    climbs linearly from 0 to `rate`, as load tests ramp up: a cold host (imports, JIT, empty
-    connection pools) hit at full rate at once measures its start, not its steady state."""
-    ramp = round(rate * warmup / 2)
-    times = [math.sqrt(2 * warmup * index / rate) for index in range(ramp)]
-    times += [warmup + index / rate for index in range(round(rate * seconds))]
-    return times, ramp
+def profile(rate: float, seconds: float, warmup: float, overload: bool) -> list[Phase]:
+    """The warm-up climbs linearly from 0 to `rate`, as load tests ramp up: a cold host
+    (imports, JIT, empty connection pools) hit at full rate at once measures its start, not its
+    steady state. Then the rate holds; an overload run adds the burst and the return."""
+    phases = [Phase("warmup", 0, rate, warmup), Phase("hold", rate, rate, seconds)]
+    if overload:
+        burst = rate * BURST_FACTOR
+        phases += [
+            Phase("burst", burst, burst, BURST_SECONDS),
+            Phase("recovery", rate, rate, RECOVERY_SECONDS),
+        ]
+    return phases
+
+
+def arrival_times(phases: list[Phase]) -> list[tuple[float, str]]:
+    """When each order is sent (seconds from the start) and in which phase: the n-th order of
+    a phase goes when the phase's offered count (the integral of its rate) reaches n."""
+    times: list[tuple[float, str]] = []
+    began = 0.0
+    for phase in phases:
+        slope = (phase.end - phase.start) / phase.seconds if phase.seconds else 0.0
+        total = round((phase.start + phase.end) / 2 * phase.seconds)
+        for index in range(total):
+            if slope:  # solve start*t + slope*t^2/2 = index
+                t = (-phase.start + math.sqrt(phase.start**2 + 2 * slope * index)) / slope
+            else:
+                t = index / phase.start
+            times.append((began + t, phase.name))
+        began += phase.seconds
+    return times
+
+
+def window(phases: list[Phase], name: str) -> tuple[float, float]:
+    """A phase's start and end, in seconds from the start of the run."""
+    began = 0.0
+    for phase in phases:
+        if phase.name == name:
+            return began, began + phase.seconds
+        began += phase.seconds
+    raise KeyError(name)
 
 
 async def offer(
     times: list[float], place: Callable[[int], Coroutine[Any, Any, Outcome]]
-) -> list[Outcome]:
-    """Start order i at times[i] seconds, whatever became of the earlier ones (open loop)."""
+) -> tuple[float, list[Outcome]]:
+    """Start order i at times[i] seconds, whatever became of the earlier ones (open loop);
+    the epoch second the run began, and every order's outcome."""
     loop = asyncio.get_running_loop()
-    began = loop.time()
+    began, epoch = loop.time(), time.time()
     tasks: list[asyncio.Task[Outcome]] = []
     for index, at in enumerate(times):
         await asyncio.sleep(max(0.0, began + at - loop.time()))
         tasks.append(asyncio.create_task(place(index)))
-    return list(await asyncio.gather(*tasks))
+    return epoch, list(await asyncio.gather(*tasks))
 
 
 async def prepare(
     http: aiohttp.ClientSession, skus: list[str], customers: list[str], orders: int
 ) -> None:
     for sku in skus:
-        stock = {"available": orders, "unitPriceCents": 100}
+        stock = {"available": orders, "unitPriceCents": PRICE_CENTS}
         async with http.put(f"/api/inventory/{sku}", json=stock) as response:
             response.raise_for_status()
     for customer in customers:
-        account = {"balanceCents": orders * 100}
+        account = {"balanceCents": orders * PRICE_CENTS}
         async with http.put(f"/api/accounts/{customer}", json=account) as response:
             response.raise_for_status()
 
@@ -169,12 +223,36 @@ def summary(values: list[float]) -> dict[str, int]:
     }
 
 
+async def books_balance(
+    http: aiohttp.ClientSession, skus: list[str], customers: list[str], orders: int, sold: int
+) -> bool:
+    """Stock and balances moved by exactly ``sold`` orders of one unit at PRICE_CENTS."""
+    taken = paid = 0
+    for sku in skus:
+        async with http.get(f"/api/inventory/{sku}") as response:
+            taken += orders - (await response.json())["available"]
+    for customer in customers:
+        async with http.get(f"/api/accounts/{customer}") as response:
+            paid += orders * PRICE_CENTS - (await response.json())["balanceCents"]
+    return taken == sold and paid == sold * PRICE_CENTS
+
+
+@dataclass
+class LoadRun:
+    epoch: float  # when offering began
+    outcomes: list[Outcome]
+    finished: list[float]  # each order's ExecutionCompleted time
+    cpu_before: list[float | None]
+    cpu_after: list[float | None]
+    books_balance: bool
+
+
 async def load(
     base_url: str,
     times: list[float],
     poll_seconds: float | None,
     measure: Callable[[], list[float | None]],
-) -> tuple[list[Outcome], list[float], list[float | None], list[float | None]]:
+) -> LoadRun:
     # Orders spread over a catalogue and a customer base, as in a shop (contention on one hot
     # row is tested in tests/integration, not measured here).
     skus = [f"sku{index}" for index in range(SKUS)]
@@ -184,18 +262,41 @@ async def load(
     async with aiohttp.ClientSession(base_url, timeout=timeout, connector=connector) as http:
         await prepare(http, skus, customers, len(times))
         before = measure()
-        outcomes = await offer(
+        epoch, outcomes = await offer(
             times,
             lambda i: one_order(http, customers[i % CUSTOMERS], skus[i % SKUS], poll_seconds),
         )
         after = measure()
         finished = [await finished_at(http, outcome.order_id) for outcome in outcomes]
-    return outcomes, finished, before, after
+        sold = sum(1 for outcome in outcomes if outcome.status == "Completed")
+        balanced = await books_balance(http, skus, customers, len(times), sold)
+    return LoadRun(epoch, outcomes, finished, before, after, balanced)
 
 
-def run(
-    rate: float, seconds: float, warmup: float, poll_ms: int | None, workers: int
-) -> dict[str, Any]:
+def finish_rate(finished: list[float], start: float, end: float) -> float:
+    """Orders finished per second between two epoch seconds."""
+    return round(sum(1 for at in finished if start <= at < end) / (end - start), 1)
+
+
+def recovery_seconds(run: LoadRun, after: float) -> float | None:
+    """Seconds after ``after`` (epoch) from which every bucket of orders sent has a p95 under
+    the target, or None if the last bucket still has not."""
+    buckets: dict[int, list[float]] = {}
+    for outcome, end in zip(run.outcomes, run.finished, strict=True):
+        if outcome.sent >= after:
+            index = int((outcome.sent - after) // RECOVERY_BUCKET_SECONDS)
+            buckets.setdefault(index, []).append(end - outcome.sent)
+    slow = [
+        i for i, latencies in buckets.items() if percentile(latencies, 0.95) >= P95_TARGET_SECONDS
+    ]
+    if not slow:
+        return 0.0
+    if max(slow) == max(buckets):
+        return None
+    return (max(slow) + 1) * RECOVERY_BUCKET_SECONDS
+
+
+def run(phases: list[Phase], poll_ms: int | None, workers: int) -> dict[str, Any]:
     azurite = ensure_azurite()
     run_id = uuid.uuid4().hex[:8]
     env = {
@@ -203,8 +304,8 @@ def run(
         "SAGA_TABLE_PREFIX": f"load{run_id}",
         "CHAOS_FAULT_RATE": "0",
     }
-    times, skipped = arrival_times(rate, seconds, warmup)
-    total, measured = len(times), len(times) - skipped
+    arrivals = arrival_times(phases)
+    times = [at for at, _ in arrivals]
     try:
         extra = ["--worker-processes", str(workers)]
         with DevHostProcess(
@@ -221,40 +322,105 @@ def run(
                 return [host, orchestrator_cpu_seconds(app.base_url), workers,
                         cpu_seconds(azurite_pid), own]  # fmt: skip
 
-            outcomes, finished, before, after = asyncio.run(
-                load(app.base_url, times, poll_ms and poll_ms / 1000, measure)
-            )
+            result = asyncio.run(load(app.base_url, times, poll_ms and poll_ms / 1000, measure))
     finally:
         azurite.stop()
+    return report(phases, arrivals, result, poll_ms, workers)
+
+
+def report(
+    phases: list[Phase],
+    arrivals: list[tuple[float, str]],
+    result: LoadRun,
+    poll_ms: int | None,
+    workers: int,
+) -> dict[str, Any]:
+    total = len(arrivals)
     names = ("devhost", "of_it_orchestrators", "devhost_workers", "azurite", "load_client")
-    cpu = {
+    cpu: dict[str, float | None] = {
         name: None if start is None or end is None else round((end - start) * 1000 / total, 1)
-        for name, start, end in zip(names, before, after, strict=True)
+        for name, start, end in zip(names, result.cpu_before, result.cpu_after, strict=True)
     }
-    outcomes, finished = outcomes[skipped:], finished[skipped:]
+    parts = [cpu[name] for name in ("devhost", "devhost_workers", "azurite", "load_client")]
+    cpu["total"] = None if None in parts else round(sum(p for p in parts if p is not None), 1)
+    # The orders sent after the warm-up are the ones measured.
+    kept = [i for i, (_, phase) in enumerate(arrivals) if phase != "warmup"]
+    outcomes = [result.outcomes[i] for i in kept]
+    finished = [result.finished[i] for i in kept]
     finishes = sorted(finished)
     latencies = [end - outcome.sent for end, outcome in zip(finished, outcomes, strict=True)]
-    return {
-        "offered_per_second": rate,
-        "orders": measured,
+    figures: dict[str, Any] = {
+        "offered_per_second": phases[1].start,
+        "orders": len(outcomes),
         "completed": sum(1 for outcome in outcomes if outcome.status == "Completed"),
         "completed_per_second": round((len(finishes) - 1) / (finishes[-1] - finishes[0]), 1),
         "latency": summary(latencies),
         "seen_latency": summary([outcome.seen - outcome.sent for outcome in outcomes]),
         "cpu_ms_per_order": cpu,
+        "books_balance": result.books_balance,
         "poll_ms": poll_ms or "Retry-After",
         "worker_processes": workers,
         "cores": os.cpu_count(),
+    }
+    if any(phase.name == "burst" for phase in phases):
+        hold_start, hold_end = window(phases, "hold")
+        burst_start, burst_end = window(phases, "burst")
+        # The held rate's capacity: its second half, once the ramp's backlog (if any) is gone.
+        sustained = finish_rate(
+            result.finished, result.epoch + (hold_start + hold_end) / 2, result.epoch + hold_end
+        )
+        during = finish_rate(result.finished, result.epoch + burst_start, result.epoch + burst_end)
+        figures["overload"] = {
+            "sustained_per_second": sustained,
+            "burst_offered_per_second": phases[2].start,
+            "burst_completed_per_second": during,
+            "burst_share_of_sustained": round(during / sustained, 2) if sustained else None,
+            "p95_back_under_2s_after_seconds": recovery_seconds(result, result.epoch + burst_end),
+        }
+    return figures
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {
+        "min": min(values),
+        "median": round(statistics.median(values), 1),
+        "max": max(values),
+    }
+
+
+def over_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Min/median/max over the runs of what the README reports."""
+    cpu = {
+        name: spread([r["cpu_ms_per_order"][name] for r in runs])
+        for name in ("devhost", "devhost_workers", "azurite", "load_client", "total")
+        if all(r["cpu_ms_per_order"][name] is not None for r in runs)
+    }
+    return {
+        "runs": len(runs),
+        "cores": os.cpu_count(),
+        "offered_per_second": runs[0]["offered_per_second"],
+        "completed_per_second": spread([r["completed_per_second"] for r in runs]),
+        "p95_ms": spread([r["latency"]["p95_ms"] for r in runs]),
+        "cpu_ms_per_order": cpu,
+        "every_order_completed": all(r["completed"] == r["orders"] for r in runs),
+        "books_balance": all(r["books_balance"] for r in runs),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=30, help="orders offered per second")
-    parser.add_argument("--seconds", type=float, default=60, help="how long orders are offered")
+    parser.add_argument("--seconds", type=float, default=60, help="how long the rate is held")
     parser.add_argument(
         "--warmup", type=float, default=10, help="seconds of ramp-up to --rate, not counted"
     )
+    parser.add_argument(
+        "--overload",
+        action="store_true",
+        help=f"after the hold, {BURST_FACTOR}x the rate for {BURST_SECONDS:g} s, then the rate "
+        f"for {RECOVERY_SECONDS:g} s",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs, one after the other")
     parser.add_argument(
         "--poll-ms", type=int, help="each order's polling interval (default: the API's Retry-After)"
     )
@@ -262,8 +428,13 @@ def main() -> None:
         "--worker-processes", type=int, default=0, help="devhost's --worker-processes (0: threads)"
     )
     args = parser.parse_args()
-    result = run(args.rate, args.seconds, args.warmup, args.poll_ms, args.worker_processes)
-    print(json.dumps(result))
+    phases = profile(args.rate, args.seconds, args.warmup, args.overload)
+    runs = []
+    for _ in range(args.repeat):
+        runs.append(run(phases, args.poll_ms, args.worker_processes))
+        print(json.dumps(runs[-1]), flush=True)
+    if args.repeat > 1:
+        print(json.dumps({"over_runs": over_runs(runs)}))
 
 
 if __name__ == "__main__":
