@@ -38,14 +38,14 @@ def pass_gate(
         extras = signals.extras(cancellable=True)
         if signals.cancelled:
             break
-        winner = yield context.task_any([answer, deadline, *extras])
-        if signals.notice(winner):
+        winner = yield context.task_any([answer, deadline.task, *extras])
+        if signals.notice(winner) or deadline.rearmed(winner):
             winner = None
     if winner is None:  # cancelled
         cancel_timer(deadline)
         progress.mark(gate.name, StepStatus.SKIPPED)
         return None
-    if winner is deadline:
+    if winner is deadline.task:
         error = StepError(
             EngineCode.APPROVAL_TIMED_OUT, f"no decision within {timeout_seconds:g} s"
         )

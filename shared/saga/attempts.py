@@ -25,10 +25,10 @@ class _Run:
 
     def waits(self) -> dict[Any, tuple[_Run, str]]:
         if self.backoff is not None:
-            return {self.backoff: (self, "backoff")}
+            return {self.backoff.task: (self, "backoff")}
         waits = {self.activity: (self, "activity")}
         if self.deadline is not None:
-            waits[self.deadline] = (self, "deadline")
+            waits[self.deadline.task] = (self, "deadline")
         return waits
 
 
@@ -63,6 +63,9 @@ def run_calls(
         if signals.notice(winner):
             continue
         run, role = waits[winner]
+        timer = run.backoff if role == "backoff" else run.deadline
+        if role != "activity" and timer.rearmed(winner):
+            continue  # one leg of a long timer ended: its next leg is armed
         if role == "backoff":
             run.backoff = None
             _start_attempt(context, run, observer)

@@ -76,4 +76,4 @@ class Signals:
         """Arm a fresh listener, so that repeats of the signal are absorbed, not parked, and a
         nudge to race beside it (see the module's docstring)."""
         self._operator = self._context.wait_for_external_event(RETRY_EVENT)
-        self._nudge = start_timer(self._context, 0)
+        self._nudge = start_timer(self._context, 0).task

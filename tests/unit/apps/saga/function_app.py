@@ -149,6 +149,28 @@ STAMPED = SagaDefinition(
     ],
 )
 
+DAY = 86400.0
+# Waits longer than the Azure Storage provider's 6-day timer maximum: approval (30 days), a step
+# timeout (10 days) and a retry backoff (8 days) must each run as durable timers of <= 6 days.
+PATIENT = SagaDefinition(
+    "patient",
+    [
+        Step("reserve", reserve, release_stock, retry=QUICK, timeout_seconds=10 * DAY),
+        ApprovalGate(
+            "approval",
+            timeout_seconds=30 * DAY,
+            required=lambda saga_input, results: bool(saga_input.get("approval")),
+        ),
+        Step(
+            "charge",
+            charge,
+            refund,
+            retry=RetryPolicy(2, first_interval_seconds=8 * DAY, max_interval_seconds=8 * DAY),
+        ),
+        Step("ship", ship, kind=PIVOT, retry=QUICK),
+    ],
+)
+
 BROKEN = SagaDefinition(
     "broken",
     [Step("first", reserve, release_stock, input=lambda saga_input, results: results["nope"])],
@@ -184,6 +206,16 @@ def stamped_steps(saga: SagaCode, saga_input: Any) -> Any:
         yield from saga.compensations()
 
 
+def patient_steps(saga: SagaCode, saga_input: Any) -> Any:
+    try:
+        yield from saga.step("reserve")
+        yield from saga.approval("approval", required=bool(saga_input.get("approval")))
+        yield from saga.step("charge")
+        yield from saga.step("ship")
+    finally:
+        yield from saga.compensations()
+
+
 def _drive(context: df.DurableOrchestrationContext, definition: SagaDefinition, body: Any) -> Any:
     if style == "code":
         return run_saga_code(context, definition, context.get_input(), body)
@@ -208,3 +240,8 @@ def stamped(context: df.DurableOrchestrationContext):
 @app.orchestration_trigger(context_name="context")
 def broken(context: df.DurableOrchestrationContext):
     return (yield from run_saga(context, BROKEN, context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
+def patient(context: df.DurableOrchestrationContext):
+    return (yield from _drive(context, PATIENT, patient_steps))
