@@ -209,6 +209,7 @@ class WorkerPool:
         """The worker's (header, body) answer."""
         worker = await self._idle.get()
         try:
+            _blocking(worker.conn)  # a message larger than the pipe buffer goes out whole
             worker.conn.send_bytes(frame([kind, name], text))
             message = await _receive(worker.conn)
         except (EOFError, OSError) as error:
@@ -306,6 +307,7 @@ async def _receive(conn: Connection) -> bytes:
         if arrived.done():
             return
         try:
+            _blocking(conn)  # the rest of a long message follows the first bytes at once
             arrived.set_result(conn.recv_bytes())
         except BaseException as error:  # EOFError when the worker died
             arrived.set_exception(error)
@@ -316,3 +318,10 @@ async def _receive(conn: Connection) -> bytes:
     finally:
         if not arrived.done() or arrived.cancelled():
             loop.remove_reader(fd)
+
+
+def _blocking(conn: Connection) -> None:
+    """uvloop's add_reader leaves the pipe non-blocking (libuv's uv_poll_init sets O_NONBLOCK),
+    and Connection's send_bytes/recv_bytes then fail with BlockingIOError on any message the
+    64 KB pipe buffer cannot hold at once: make it blocking again before each."""
+    os.set_blocking(conn.fileno(), True)

@@ -193,3 +193,28 @@ def test_a_worker_that_cannot_start_is_retried_while_calls_wait(
     lost, back = asyncio.run(scenario())
     assert lost.failed
     assert result(back)["value"] == "back"
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_a_message_larger_than_the_pipe_buffer_crosses_whole(app_file: Path, loop: str) -> None:
+    """A 1 MB input and a 1 MB answer (a 100-line order's episode can pass the pipe's 64 KB):
+    under uvloop, whose add_reader makes the pipe non-blocking (libuv's uv_poll_init), a send
+    or a read that needs several system calls must not be taken for a lost worker."""
+    if loop == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        runner_loop = uvloop.new_event_loop
+    else:
+        runner_loop = asyncio.new_event_loop
+    big = "x" * 1_000_000
+
+    async def scenario() -> list[ActivityOutcome]:
+        runner = WorkerPool(1, app_file)
+        await runner.start()
+        try:
+            return [await runner.run("echo", None, json.dumps(big)) for _ in range(3)]
+        finally:
+            runner.close()
+
+    with asyncio.Runner(loop_factory=runner_loop) as runner:
+        outcomes = runner.run(scenario())
+    assert [result(outcome)["value"] for outcome in outcomes] == [big] * 3
