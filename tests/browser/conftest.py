@@ -40,9 +40,11 @@ def _missing(what: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A headless Chromium shared by the session."""
+    """A headless Chromium for a module's tests. Not the session's: Playwright's sync API keeps
+    an event loop running in the main thread while it is open, and every later test calling
+    asyncio.run() would fail."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
