@@ -8,12 +8,62 @@ targetScope = 'subscription'
 @description('Name of the environment; seeds every resource name (azd sets it to AZURE_ENV_NAME).')
 param environmentName string
 
-@minLength(1)
-@description('Azure region of every resource; it must offer Flex Consumption.')
+// The regions that offered Flex Consumption when this list was written (November 2025, from
+// `az functionapp list-flexconsumption-locations`); azd offers only these when it asks for one.
+// A region added since then is refused here until it is added below (docs/deploy.md).
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+@description('Azure region of every resource (but the scheduler, see schedulerLocation); it must offer Flex Consumption.')
 param location string
 
-@description('Object id of the deploying user, granted read/write on the saga tables; empty grants nothing.')
+@description('Region of the Durable Task Scheduler when location has none (`az provider show --namespace Microsoft.DurableTask`); empty puts it in location.')
+param schedulerLocation string = ''
+
+@description('Object id of the deploying principal, granted read/write on the saga tables (and the task hub); empty grants nothing.')
 param principalId string = ''
+
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+@description('What principalId is: User for a person running azd, ServicePrincipal for a pipeline (AZURE_PRINCIPAL_TYPE); a mismatch fails with UnmatchedPrincipalType.')
+param principalType string = 'User'
 
 @minValue(40)
 @maxValue(1000)
@@ -28,11 +78,15 @@ param alwaysReadyDurableInstances int = 1
   'AzureStorage'
   'DurableTaskScheduler'
 ])
-@description('Where the durable task hub lives; DurableTaskScheduler also needs the host.json switch in docs/deploy.md.')
+@description('Where the durable task hub lives. The app settings point the host at it, so host.json stays as it is.')
 param durableBackend string = 'AzureStorage'
 
-@description('Prefix of every saga table name (SAGA_TABLE_PREFIX).')
+@maxLength(40)
+@description('Prefix of every saga table name (SAGA_TABLE_PREFIX): empty, or letters and digits starting with a letter.')
 param tablePrefix string = ''
+
+@description('Put the app in a virtual network: storage reachable only through private endpoints, its public access off.')
+param vnetEnabled bool = false
 
 @minValue(0)
 @description('Orders totalling at least this many cents wait for approval (APPROVAL_THRESHOLD_CENTS).')
@@ -69,9 +123,20 @@ var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var allTags = union(tags, { 'azd-env-name': environmentName })
 var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
+// The one switch behind the backend: the scheduler module, the storage queue role (rbac.bicep)
+// and the app settings that pick the host's storage provider (function.bicep) all read it.
 var useScheduler = (durableBackend == 'DurableTaskScheduler')
-// The hub name in host.json; the scheduler's task hub uses the same one.
-var taskHubName = 'DurableSagaHub'
+// host.json names the task hub; the scheduler's task hub is created under the same name.
+var taskHubName = loadJsonContent('../host.json', '$.extensions.durableTask.hubName')
+
+// The app's rule for SAGA_TABLE_PREFIX (shared/settings.py): empty, or up to 40 ASCII letters and
+// digits starting with a letter. Bicep has no regular expressions, so: cutting the prefix at every
+// letter and digit must leave nothing, and its first character must be a letter. @maxLength
+// above bounds the length; the storage module refuses the deployment when this is false.
+var asciiLetters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+var asciiLettersAndDigits = split('A B C D E F G H I J K L M N O P Q R S T U V W X Y Z a b c d e f g h i j k l m n o p q r s t u v w x y z 0 1 2 3 4 5 6 7 8 9', ' ')
+var tablePrefixLeftovers = filter(split(tablePrefix, asciiLettersAndDigits), piece => !empty(piece))
+var tablePrefixFollowsTheAppsRule = empty(tablePrefixLeftovers) && contains(asciiLetters, substring('${tablePrefix}A', 0, 1))
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -122,6 +187,25 @@ module storage 'app/storage.bicep' = {
     tags: allTags
     deploymentContainerName: 'app-package-${take(functionAppName, 32)}'
     tablePrefix: tablePrefix
+    // any(): Bicep types the guard as the literal true, while this value is known only when Azure
+    // evaluates it; Azure then checks it against the guard's @allowed([true]).
+    tablePrefixFollowsTheAppsRule: any(tablePrefixFollowsTheAppsRule)
+    vnetEnabled: vnetEnabled
+  }
+}
+
+// Only with vnetEnabled: the virtual network, the storage account's private endpoints and their
+// DNS zones. The app joins its subnet (functionApp below); storage turns public access off.
+module network 'app/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: '${abbrs.networkVirtualNetworks}${resourceToken}'
+    location: location
+    tags: allTags
+    securityGroupPrefix: abbrs.networkNetworkSecurityGroups
+    privateEndpointPrefix: abbrs.networkPrivateEndpoints
+    storageAccountName: storage.outputs.name
   }
 }
 
@@ -132,8 +216,9 @@ module rbac 'app/rbac.bicep' = {
     storageAccountName: storage.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     identityPrincipalId: identity.outputs.principalId
-    durableBackend: durableBackend
+    useScheduler: useScheduler
     userPrincipalId: principalId
+    userPrincipalType: principalType
     alertPrincipalId: alerts.outputs.principalId
   }
 }
@@ -143,11 +228,12 @@ module scheduler 'app/scheduler.bicep' = if (useScheduler) {
   scope: rg
   params: {
     name: '${abbrs.durableTaskSchedulers}${resourceToken}'
-    location: location
+    location: empty(schedulerLocation) ? location : schedulerLocation
     tags: allTags
     taskHubName: taskHubName
     identityPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
+    userPrincipalType: principalType
   }
 }
 
@@ -168,10 +254,12 @@ module functionApp 'app/function.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     maximumInstanceCount: maximumInstanceCount
     alwaysReadyDurableInstances: alwaysReadyDurableInstances
-    durableBackend: durableBackend
-    schedulerEndpoint: useScheduler ? scheduler.outputs.endpoint : ''
-    taskHubName: taskHubName
-    tablePrefix: tablePrefix
+    useScheduler: useScheduler
+    // `.?` reads the output of a module that may not be deployed: empty without the scheduler
+    // (and without the network), and no "may be null" warning from the compiler.
+    schedulerEndpoint: scheduler.?outputs.endpoint ?? ''
+    appSubnetId: network.?outputs.appSubnetId ?? ''
+    tablePrefix: storage.outputs.tablePrefix
     approvalThresholdCents: approvalThresholdCents
     approvalTimeoutSeconds: approvalTimeoutSeconds
     shippingCountries: shippingCountries
@@ -196,4 +284,5 @@ output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsN
 output SAGA_ATTENTION_ALERT_NAME string = alerts.outputs.name
 output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output DURABLE_BACKEND string = durableBackend
-output DURABLE_TASK_SCHEDULER_ENDPOINT string = useScheduler ? scheduler.outputs.endpoint : ''
+output DURABLE_TASK_SCHEDULER_ENDPOINT string = scheduler.?outputs.endpoint ?? ''
+output AZURE_VIRTUAL_NETWORK_NAME string = network.?outputs.name ?? ''

@@ -1,5 +1,7 @@
 // The Flex Consumption plan and the Python 3.11 function app. Every connection is identity-based:
-// host storage, the saga's tables, telemetry and (optionally) the Durable Task Scheduler.
+// host storage, the saga's tables, telemetry and (optionally) the Durable Task Scheduler. The
+// durable backend is chosen here, by app settings, from the same switch as main.bicep's scheduler
+// and roles (useScheduler), so the host's provider always matches what was deployed.
 
 param planName string
 param name string
@@ -17,10 +19,12 @@ param applicationInsightsName string
 param maximumInstanceCount int
 @minValue(0)
 param alwaysReadyDurableInstances int
-param durableBackend string
-@description('Durable Task Scheduler endpoint; empty unless durableBackend is DurableTaskScheduler.')
+@description('Point the host at the Durable Task Scheduler instead of its default, Azure Storage.')
+param useScheduler bool
+@description('Durable Task Scheduler endpoint; empty unless useScheduler.')
 param schedulerEndpoint string
-param taskHubName string
+@description('Subnet the app is integrated into (network.bicep); empty keeps it out of any virtual network.')
+param appSubnetId string
 param tablePrefix string
 param approvalThresholdCents int
 param approvalTimeoutSeconds int
@@ -78,6 +82,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // With vnetEnabled, outbound traffic leaves through this subnet, where storage's private
+    // endpoints resolve (private DNS zones linked to the network).
+    virtualNetworkSubnetId: empty(appSubnetId) ? null : appSubnetId
     siteConfig: {
       appSettings: appSettings
       ftpsState: 'Disabled'
@@ -204,21 +211,31 @@ var shippingSetting = [
   }
 ]
 
-// Read by host.json's storageProvider once it is switched to 'azureManaged' (docs/deploy.md).
-// Identity-based: the endpoint and which identity to use; there is no key in it.
+// The Durable Task Scheduler backend. host.json keeps the extension's default provider (Azure
+// Storage); these settings override it, as the host lets an app setting named
+// AzureFunctionsJobHost__<path> replace host.json's <path> ("Override host.json values" in
+// Microsoft's host.json reference). The settings come and go with useScheduler in the same
+// deployment as the scheduler and its role, so the provider and the roles cannot disagree.
+// The hub name stays host.json's hubName, which main.bicep gives the scheduler's task hub.
 var schedulerConnection = [
   {
-    name: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
-    value: 'Endpoint=${schedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
+    name: 'AzureFunctionsJobHost__extensions__durableTask__storageProvider__type'
+    value: 'azureManaged'
   }
   {
-    name: 'TASKHUB_NAME'
-    value: taskHubName
+    // Names the setting below; the extension reads the connection from it.
+    name: 'AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName'
+    value: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+  }
+  {
+    // Identity-based: the endpoint and which identity to use; there is no key in it.
+    name: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+    value: 'Endpoint=${schedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
   }
 ]
 
 var shippingSettings = empty(shippingCountries) ? [] : shippingSetting
-var schedulerSettings = (durableBackend == 'DurableTaskScheduler') ? schedulerConnection : []
+var schedulerSettings = useScheduler ? schedulerConnection : []
 var appSettings = concat(baseSettings, shippingSettings, schedulerSettings)
 
 output name string = functionApp.name

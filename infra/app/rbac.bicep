@@ -1,14 +1,21 @@
 // Least-privilege data-plane roles for the app's identity, each scoped to the one resource it
-// needs (never the resource group), plus read/write on the saga tables for the deploying user
-// and read on Application Insights for the NeedsAttention alert rule's identity.
+// needs (never the resource group), plus read/write on the saga tables for the deploying principal
+// (a person, or a pipeline's service principal) and read on Application Insights for the
+// NeedsAttention alert rule's identity.
 
 param storageAccountName string
 param applicationInsightsName string
 param identityPrincipalId string
-@description('Grant the queue role only where the durable task hub lives in Azure Storage.')
-param durableBackend string
-@description('Object id of the deploying user; empty grants nothing.')
+@description('The durable task hub lives in the Durable Task Scheduler, not in storage queues and tables.')
+param useScheduler bool
+@description('Object id of the deploying principal; empty grants nothing.')
 param userPrincipalId string
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+@description('User for a person, ServicePrincipal for a pipeline; Azure refuses a grant whose type does not match.')
+param userPrincipalType string
 @description('Principal id of the alert rule\'s system-assigned identity (alerts.bicep).')
 param alertPrincipalId string
 
@@ -39,7 +46,7 @@ resource appBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 // Durable task hub on Azure Storage: work-item and control queues.
-resource appQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (durableBackend == 'AzureStorage') {
+resource appQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!useScheduler) {
   name: guid(storage.id, identityPrincipalId, storageQueueDataContributor)
   scope: storage
   properties: {
@@ -71,13 +78,13 @@ resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-// The deploying user may inspect and seed the saga's tables (stock, accounts).
+// The deploying principal may inspect and seed the saga's tables (stock, accounts).
 resource userTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(userPrincipalId)) {
   name: guid(storage.id, userPrincipalId, storageTableDataContributor)
   scope: storage
   properties: {
     principalId: userPrincipalId
-    principalType: 'User'
+    principalType: userPrincipalType
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataContributor)
   }
 }

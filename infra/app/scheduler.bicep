@@ -1,13 +1,21 @@
-// Optional Durable Task Scheduler backend: a scheduler, the app's task hub and the data role
-// for the app's identity (and the deploying user, for the dashboard), scoped to the scheduler.
+// Optional Durable Task Scheduler backend: a scheduler, the app's task hub and the data role for
+// the app's identity (and the deploying principal, for the dashboard), scoped to that task hub:
+// a role on the scheduler would reach every task hub it will ever hold.
 
 param name string
 param location string
 param tags object
+@description('The task hub; host.json\'s hubName, which the app uses.')
 param taskHubName string
 param identityPrincipalId string
-@description('Object id of the deploying user; empty grants nothing.')
+@description('Object id of the deploying principal; empty grants nothing.')
 param userPrincipalId string
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+@description('User for a person, ServicePrincipal for a pipeline; Azure refuses a grant whose type does not match.')
+param userPrincipalType string
 
 var durableTaskDataContributor = '0ad04412-c4d5-4796-b79c-f76d14c8d402' // Durable Task Data Contributor
 
@@ -32,8 +40,8 @@ resource taskHub 'Microsoft.DurableTask/schedulers/taskHubs@2025-11-01' = {
 }
 
 resource appDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(scheduler.id, identityPrincipalId, durableTaskDataContributor)
-  scope: scheduler
+  name: guid(taskHub.id, identityPrincipalId, durableTaskDataContributor)
+  scope: taskHub
   properties: {
     principalId: identityPrincipalId
     principalType: 'ServicePrincipal'
@@ -42,11 +50,11 @@ resource appDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01'
 }
 
 resource userDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(userPrincipalId)) {
-  name: guid(scheduler.id, userPrincipalId, durableTaskDataContributor)
-  scope: scheduler
+  name: guid(taskHub.id, userPrincipalId, durableTaskDataContributor)
+  scope: taskHub
   properties: {
     principalId: userPrincipalId
-    principalType: 'User'
+    principalType: userPrincipalType
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', durableTaskDataContributor)
   }
 }

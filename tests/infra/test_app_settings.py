@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from tests.infra.bicep import body, conditional, equals, model, resources_of_type
+from tests.infra.bicep import body, conditional, model, resources_of_type
 
 FUNCTION = "app/function.bicep"
 
@@ -109,25 +109,33 @@ def test_flex_consumption_runtime_settings_are_absent() -> None:
 
 def test_only_non_secret_connection_strings_are_set() -> None:
     """The two *_CONNECTION_STRING settings carry no key: Application Insights' names the
-    component (local auth is off) and the scheduler's says Authentication=ManagedIdentity."""
+    component (local auth is off) and the scheduler's says Authentication=ManagedIdentity. The
+    third name with CONNECTION in it holds a setting's name, not a connection."""
     names = {name for name in _all_setting_names() if "CONNECTION" in name.upper()}
     assert names == {
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
         "DURABLE_TASK_SCHEDULER_CONNECTION_STRING",
+        "AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName",
     }
-    scheduler = _settings("schedulerConnection")["DURABLE_TASK_SCHEDULER_CONNECTION_STRING"]
-    assert scheduler == (
+    scheduler = _settings("schedulerConnection")
+    assert scheduler["DURABLE_TASK_SCHEDULER_CONNECTION_STRING"] == (
         "Endpoint=${schedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}"
+    )
+    assert (
+        scheduler[
+            "AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName"
+        ]
+        == "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
     )
 
 
 def test_scheduler_settings_exist_only_with_the_scheduler_backend() -> None:
-    """DURABLE_TASK_SCHEDULER_CONNECTION_STRING and TASKHUB_NAME only for DurableTaskScheduler."""
+    """The provider override and the scheduler's connection, only when useScheduler; no
+    TASKHUB_NAME, because the hub is host.json's hubName (test_backend_switch.py)."""
     assert set(_settings("schedulerConnection")) == {
+        "AzureFunctionsJobHost__extensions__durableTask__storageProvider__type",
+        "AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName",
         "DURABLE_TASK_SCHEDULER_CONNECTION_STRING",
-        "TASKHUB_NAME",
     }
     scheduler = model(FUNCTION)["variables"]["schedulerSettings"]["value"]
-    assert scheduler == conditional(
-        equals("durableBackend", "DurableTaskScheduler"), "schedulerConnection", []
-    )
+    assert scheduler == conditional("useScheduler", "schedulerConnection", [])

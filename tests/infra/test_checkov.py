@@ -1,4 +1,6 @@
-"""checkov passes on infra/ and really looked at the storage account and the function app."""
+"""checkov passes on both network variants of infra/ and really looked at the storage account, the
+function app and, with vnetEnabled, the network; the VNet variant passes the public-access checks
+that the public variant skips."""
 
 from typing import Any
 
@@ -24,6 +26,28 @@ REQUIRED_PASSES = {
         "CKV_AZURE_71",  # managed identity
         "CKV_AZURE_67",  # HTTP/2
         "CKV_AZURE_72",  # no remote debugging
+    },
+}
+
+
+# Checks that must pass in the VNet variant only (the public variant skips them, saying why).
+VNET_PASSES = {
+    STORAGE: {
+        "CKV_AZURE_35",  # network rules deny by default
+        "CKV_AZURE_59",  # public network access disabled
+    },
+    "Microsoft.Network/virtualNetworks.vnet": {
+        "CKV_AZURE_182",  # no custom DNS servers (Azure DNS, which the private zones need)
+        "CKV_AZURE_183",  # no DNS servers outside the network
+    },
+    "Microsoft.Network/networkSecurityGroups.appSecurityGroup": {
+        "CKV_AZURE_9",  # no RDP from the internet
+        "CKV_AZURE_10",  # no SSH from the internet
+        "CKV_AZURE_160",  # no HTTP from the internet
+    },
+    "Microsoft.Network/networkSecurityGroups.privateEndpointSecurityGroup": {
+        "CKV_AZURE_9",
+        "CKV_AZURE_10",
     },
 }
 
@@ -66,3 +90,27 @@ def test_every_skip_is_justified_next_to_its_resource(checkov_report: dict[str, 
     # Security settings of the design bar are never skipped.
     never_skipped = {"CKV_AZURE_3", "CKV_AZURE_44", "CKV_AZURE_70", "CKV_AZURE_78", "CKV_AZURE_145"}
     assert never_skipped.isdisjoint({check["check_id"] for check in skipped})
+
+
+@pytest.mark.parametrize("resource", sorted(VNET_PASSES))
+def test_the_vnet_variant_passes_what_the_public_one_skips(
+    checkov_reports: dict[str, dict[str, Any]], resource: str
+) -> None:
+    """With vnetEnabled, storage denies public access and passes CKV_AZURE_35/59 outright (their
+    skips are dropped from this variant), and the network's own resources pass."""
+    vnet = checkov_reports["vnet"]["results"]
+    assert VNET_PASSES[resource] <= _ids_by_resource(vnet["passed_checks"]).get(resource, set())
+    skipped = _ids_by_resource(vnet["skipped_checks"]).get(resource, set())
+    assert skipped.isdisjoint(VNET_PASSES[resource])
+
+
+def test_the_public_variant_skips_only_what_it_says_is_its_own(
+    checkov_reports: dict[str, dict[str, Any]],
+) -> None:
+    """The skips dropped from the VNet variant are exactly the two public-access ones."""
+    public = checkov_reports["public"]["results"]["skipped_checks"]
+    vnet = checkov_reports["vnet"]["results"]["skipped_checks"]
+    dropped = {(c["check_id"], c["resource"]) for c in public} - {
+        (c["check_id"], c["resource"]) for c in vnet
+    }
+    assert dropped == {("CKV_AZURE_35", STORAGE), ("CKV_AZURE_59", STORAGE)}

@@ -1,11 +1,13 @@
 """Role assignments: the least privilege that works, each scoped to the one resource it needs."""
 
+import json
 import re
 from typing import Any
 
 import pytest
 
-from tests.infra.bicep import INFRA, body, condition, equals, model, resources_of_type
+from tests.infra.bicep import INFRA, body, condition, model, resources_of_type
+from tests.infra.expressions import evaluate, template_scope
 
 ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
 # GUID -> role name, as listed in Azure's built-in roles.
@@ -86,32 +88,89 @@ def test_the_queue_role_is_granted_only_for_the_azure_storage_backend() -> None:
         for assignment in _assignments("app/rbac.bicep").values()
         if ROLES[_role_guid("app/rbac.bicep", assignment)] == "Storage Queue Data Contributor"
     ]
-    assert condition(queue) == equals("durableBackend", "AzureStorage")
+    assert condition(queue) == {
+        "operator": {"type": "not", "operands": {"bool_value": "useScheduler"}}
+    }
 
 
-@pytest.mark.parametrize("relative", ROLE_FILES)
-def test_the_deploying_user_is_granted_roles_only_when_given(relative: str) -> None:
-    """Each user grant is conditional on principalId being set, and typed as a User."""
-    empty = {"function": {"type": "empty", "parameters": {"item_to_test": "userPrincipalId"}}}
-    not_empty = {"operator": {"type": "not", "operands": {"bool_value": empty}}}
-    users = [
+def _user_grants(relative: str) -> list[dict[str, Any]]:
+    return [
         assignment
         for assignment in _assignments(relative).values()
         if body(assignment)["properties"]["principalId"] == "userPrincipalId"
     ]
-    assert users
-    for assignment in users:
+
+
+@pytest.mark.parametrize("relative", ROLE_FILES)
+def test_the_deploying_principal_is_granted_roles_only_when_given(relative: str) -> None:
+    """Each grant to the deploying principal is conditional on principalId being set."""
+    empty = {"function": {"type": "empty", "parameters": {"item_to_test": "userPrincipalId"}}}
+    not_empty = {"operator": {"type": "not", "operands": {"bool_value": empty}}}
+    assert _user_grants(relative)
+    for assignment in _user_grants(relative):
         assert condition(assignment) == not_empty
-        assert body(assignment)["properties"]["principalType"] == "User"
 
 
-def test_the_scheduler_role_is_scoped_to_the_scheduler() -> None:
-    """Durable Task Data Contributor on the scheduler itself, for the app's identity."""
-    (app_grant,) = [
-        assignment
-        for assignment in _assignments("app/scheduler.bicep").values()
-        if body(assignment)["properties"]["principalId"] == "identityPrincipalId"
-    ]
-    assert ROLES[_role_guid("app/scheduler.bicep", app_grant)] == "Durable Task Data Contributor"
-    assert _scope_type("app/scheduler.bicep", app_grant) == "Microsoft.DurableTask/schedulers"
-    assert condition(app_grant) is None
+class TestPrincipalType:
+    """A person (User) or a pipeline (ServicePrincipal) deploys; each grant to it carries the type
+    it really has, or Azure refuses the grant with UnmatchedPrincipalType."""
+
+    def test_it_comes_from_the_azd_environment_and_defaults_to_user(self) -> None:
+        """AZURE_PRINCIPAL_TYPE fills principalType; without it, User; nothing else is allowed."""
+        values = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+        assert values["principalType"]["value"] == "${AZURE_PRINCIPAL_TYPE=User}"
+        param = model("main.bicep")["parameters"]["principalType"]
+        assert param["default"] == "User"
+        assert _allowed(param) == ["User", "ServicePrincipal"]
+
+    @pytest.mark.parametrize("relative", ROLE_FILES)
+    def test_every_module_granting_it_takes_it_from_main(self, relative: str) -> None:
+        """rbac.bicep and scheduler.bicep get principalType and allow the same two values."""
+        (module,) = [
+            module
+            for module in model("main.bicep")["modules"].values()
+            if module["detail"]["path"] == relative
+        ]
+        assert body(module)["params"]["userPrincipalType"] == "principalType"
+        param = model(relative)["parameters"]["userPrincipalType"]
+        assert _allowed(param) == ["User", "ServicePrincipal"]
+
+    @pytest.mark.parametrize("principal_type", ["User", "ServicePrincipal"])
+    @pytest.mark.parametrize("relative", ROLE_FILES)
+    def test_each_grant_has_the_type_of_its_principal(
+        self, relative: str, principal_type: str
+    ) -> None:
+        """In both modes: the deploying principal's grants carry the mode's type; the app's
+        identity and the alert rule's (managed identities) are always ServicePrincipal."""
+        scope = template_scope(
+            relative, userPrincipalId="object-id", userPrincipalType=principal_type
+        )
+        for name, assignment in _assignments(relative).items():
+            properties = body(assignment)["properties"]
+            granted = evaluate(properties["principalType"], scope)
+            expected = (
+                principal_type
+                if properties["principalId"] == "userPrincipalId"
+                else "ServicePrincipal"
+            )
+            assert granted == expected, name
+
+
+def _allowed(param: dict[str, Any]) -> list[Any]:
+    (allowed,) = [d["argument"] for d in param["decorators"] if d["type"] == "allowed"]
+    return list(allowed)
+
+
+def test_the_scheduler_role_is_scoped_to_the_task_hub() -> None:
+    """Durable Task Data Contributor on the app's task hub, not on the scheduler (which would
+    reach every task hub it ever holds), for the app's identity and the deploying principal."""
+    grants = _assignments("app/scheduler.bicep").values()
+    assert {body(grant)["properties"]["principalId"] for grant in grants} == {
+        "identityPrincipalId",
+        "userPrincipalId",
+    }
+    for grant in grants:
+        assert ROLES[_role_guid("app/scheduler.bicep", grant)] == "Durable Task Data Contributor"
+        assert (
+            _scope_type("app/scheduler.bicep", grant) == "Microsoft.DurableTask/schedulers/taskHubs"
+        )

@@ -1,5 +1,6 @@
 """main.bicep's wiring: parameters used, azd outputs, Flex Consumption, the backend switch."""
 
+import json
 import re
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from shared.settings import SAGA_STYLES, Settings
 from tests.infra.bicep import (
     BICEP_FILES,
     INFRA,
+    REPO,
     body,
     condition,
     conditional,
@@ -17,6 +19,7 @@ from tests.infra.bicep import (
     model,
     resources_of_type,
 )
+from tests.infra.expressions import template_scope
 
 FUNCTION = "app/function.bicep"
 
@@ -40,7 +43,11 @@ def test_main_declares_the_documented_parameters() -> None:
     assert {
         "environmentName",
         "location",
+        "schedulerLocation",
         "principalId",
+        "principalType",
+        "tablePrefix",
+        "vnetEnabled",
         "maximumInstanceCount",
         "alwaysReadyDurableInstances",
         "durableBackend",
@@ -129,7 +136,8 @@ class TestFlexConsumption:
 
 
 class TestDurableBackendSwitch:
-    """durableBackend = DurableTaskScheduler adds the scheduler, its role and its settings."""
+    """durableBackend = DurableTaskScheduler adds the scheduler, its role and its settings; how the
+    two backends behave, and switching between them, is in test_backend_switch.py."""
 
     def test_the_scheduler_module_is_deployed_only_for_that_backend(self) -> None:
         """The module's condition is useScheduler: durableBackend == 'DurableTaskScheduler'."""
@@ -140,10 +148,14 @@ class TestDurableBackendSwitch:
         assert condition(main["modules"]["scheduler"]) == "useScheduler"
 
     def test_the_scheduler_serves_the_hub_of_host_json_to_the_app_identity(self) -> None:
-        """Its task hub is DurableSagaHub and its role goes to the app's identity."""
-        main = model("main.bicep")
-        assert main["variables"]["taskHubName"]["value"] == "DurableSagaHub"
-        params = body(main["modules"]["scheduler"])["params"]
+        """Its task hub is host.json's hubName, read from host.json itself, and its role goes to
+        the app's identity."""
+        host = json.loads((REPO / "host.json").read_text())
+        assert (
+            template_scope("main.bicep")["taskHubName"]
+            == (host["extensions"]["durableTask"]["hubName"])
+        )
+        params = body(model("main.bicep")["modules"]["scheduler"])["params"]
         assert params["taskHubName"] == "taskHubName"
         assert "identity" in str(params["identityPrincipalId"])
         scheduler = model("app/scheduler.bicep")["resources"]
@@ -153,12 +165,18 @@ class TestDurableBackendSwitch:
             "Microsoft.Authorization/roleAssignments",
         }
 
+    def test_the_app_and_the_roles_follow_the_same_switch(self) -> None:
+        """rbac.bicep and function.bicep get useScheduler itself, not a copy of the test."""
+        modules = model("main.bicep")["modules"]
+        assert body(modules["rbac"])["params"]["useScheduler"] == "useScheduler"
+        assert body(modules["functionApp"])["params"]["useScheduler"] == "useScheduler"
+
     def test_the_app_gets_the_scheduler_endpoint_only_with_that_backend(self) -> None:
-        """schedulerEndpoint is the module's output when it exists, else empty."""
-        params = body(model("main.bicep")["modules"]["functionApp"])["params"]
-        endpoint = params["schedulerEndpoint"]["operator"]
-        assert endpoint["type"] == "conditional"
-        assert endpoint["operands"]["condition"] == "useScheduler"
-        assert "scheduler" in str(endpoint["operands"]["true_value"])
-        assert endpoint["operands"]["false_value"] == ""
-        assert params["durableBackend"] == "durableBackend"
+        """schedulerEndpoint is the module's output read with `.?` (empty when the module is not
+        deployed), so the compiler has no possibly-null output to warn about."""
+        text = (INFRA / "main.bicep").read_text()
+        assert "schedulerEndpoint: scheduler.?outputs.endpoint ?? ''" in text
+        assert (
+            "output DURABLE_TASK_SCHEDULER_ENDPOINT string = scheduler.?outputs.endpoint ?? ''"
+            in text
+        )
