@@ -9,13 +9,22 @@ from api.models import MAX_BODY_BYTES
 JSON = "application/json"
 HTML = "text/html"
 PROBLEM = "application/problem+json"
+POLL_AGAIN = {
+    "Retry-After": {
+        "description": "While the saga is unfinished: seconds to wait before looking again, a "
+        "quarter of its age from 1 to 30 (absent once it has finished).",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 30},
+    },
+}
 ORDER_LOCATION = {
     "Location": {
         "description": "The order's URL, `/api/orders/{orderId}`.",
+        "required": True,
         "schema": {"type": "string"},
     },
     "Retry-After": {
         "description": "Seconds to wait before polling the order's URL.",
+        "required": True,
         "schema": {"type": "integer"},
     },
 }
@@ -103,7 +112,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op(
             "orders_get",
             "An order and its saga's progress.",
-            _ok("OrderView", "The order."),
+            _ok("OrderView", "The order.", **POLL_AGAIN),
             ("404",),
             parameters=("OrderId",),
         ),
@@ -246,6 +255,7 @@ def saga_paths(name: str, request: str, view: str, approval: bool) -> dict[str, 
     location = {
         "Location": {
             "description": f"The saga's URL, `/api{base}/{{id}}`.",
+            "required": True,
             "schema": {"type": "string"},
         },
         "Retry-After": ORDER_LOCATION["Retry-After"],
@@ -275,7 +285,7 @@ def saga_paths(name: str, request: str, view: str, approval: bool) -> dict[str, 
             "get": _op(
                 f"{name}_get",
                 f"A {name} saga and its progress.",
-                _ok(view, "The saga."),
+                _ok(view, "The saga.", **POLL_AGAIN),
                 ("404",),
                 parameters=(param,),
             ),

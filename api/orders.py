@@ -10,6 +10,7 @@ from api.order_ids import order_id_for
 from api.order_listing import list_orders
 from api.order_view import ORCHESTRATORS, load_order, order_view
 from api.parsing import idempotency_key, json_body, list_query, parse_model
+from api.polling import retry_after
 from api.problems import accepted, guarded, json_response, not_found
 from api.responses import OrderAccepted, OrderList
 from api.saga_calls import key_reused, same_request, start_once
@@ -68,7 +69,7 @@ async def orders_get(
     view = await load_order(client, order_id)
     if view is None:
         raise not_found("No order has this id.")
-    return json_response(view.to_json())
+    return json_response(view.to_json(), 200, **retry_after(view.status, view.created_at))
 
 
 @bp.route(route="orders", methods=[func.HttpMethod.GET])

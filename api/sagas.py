@@ -21,6 +21,7 @@ from pydantic import Field, create_model
 
 from api.models import ApprovalRequest
 from api.parsing import idempotency_key, json_body, parse_model, read_model
+from api.polling import retry_after
 from api.problems import ProblemType, accepted, guarded, json_response, not_found
 from api.responses import FailureView, ResponseModel, StepView
 from api.saga_calls import key_reused, same_request, signal, start_once
@@ -120,7 +121,7 @@ class SagaRoutes:
         found = await self._load(client, req.route_params.get("id", ""))
         if found is None:
             raise not_found(f"No {self.public.name} saga has this id.")
-        return json_response(found.to_json())
+        return json_response(found.to_json(), 200, **retry_after(found.status, found.created_at))
 
     async def _cancel(self, req: func.HttpRequest, client: Any) -> func.HttpResponse:
         """Cancel it: before its pivot it compensates (Cancelled); 409 once it has finished."""

@@ -8,8 +8,8 @@ then offers orders open loop (at fixed times whatever the state of earlier ones,
 shoppers would): the rate ramps up from 0 over ``--warmup`` seconds, then holds at ``--rate`` for
 ``--seconds``. With ``--overload`` it then bursts to 1.5 times the rate for 30 s and returns to
 the rate for 60 s. It follows each order by polling
-``GET /api/orders/{id}`` as the 202's ``Retry-After`` asks (or every ``--poll-ms``) until its saga
-has finished.
+``GET /api/orders/{id}`` as the 202's and then each GET's ``Retry-After`` asks (or every
+``--poll-ms``) until its saga has finished.
 
 Reported, for the orders placed after the ramp-up:
 - ``completed_per_second``: orders finished per second between the first and the last finish; it
@@ -93,12 +93,13 @@ async def one_order(
     async with http.post("/api/orders", json=body, headers=headers) as response:
         response.raise_for_status()
         order_id = (await response.json())["orderId"]
-        if poll_seconds is None:  # as the API asks
-            poll_seconds = float(response.headers["Retry-After"])
+        wait = poll_seconds or float(response.headers["Retry-After"])
     while True:
-        await asyncio.sleep(poll_seconds)
+        await asyncio.sleep(wait)
         async with http.get(f"/api/orders/{order_id}") as response:
             order = await response.json()
+            # As the API asks: a GET of an unfinished order says when to look again.
+            wait = poll_seconds or float(response.headers.get("Retry-After", wait))
         if order["status"] in FINISHED:
             return Outcome(order_id, sent, time.time(), order["status"])
 
@@ -296,7 +297,9 @@ def recovery_seconds(run: LoadRun, after: float) -> float | None:
     return (max(slow) + 1) * RECOVERY_BUCKET_SECONDS
 
 
-def run(phases: list[Phase], poll_ms: int | None, workers: int) -> dict[str, Any]:
+def run(
+    phases: list[Phase], poll_ms: int | None, workers: int, log_path: Path | None = None
+) -> dict[str, Any]:
     azurite = ensure_azurite()
     run_id = uuid.uuid4().hex[:8]
     env = {
@@ -309,7 +312,12 @@ def run(phases: list[Phase], poll_ms: int | None, workers: int) -> dict[str, Any
     try:
         extra = ["--worker-processes", str(workers)]
         with DevHostProcess(
-            ROOT, azurite.connection_string, f"Load{run_id}", env=env, extra_args=extra
+            ROOT,
+            azurite.connection_string,
+            f"Load{run_id}",
+            env=env,
+            extra_args=extra,
+            log_path=log_path,
         ) as app:
             azurite_pid = azurite.process.pid if azurite.process else None
 
@@ -421,6 +429,7 @@ def main() -> None:
         f"for {RECOVERY_SECONDS:g} s",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs, one after the other")
+    parser.add_argument("--log", type=Path, help="append devhost's log to this file")
     parser.add_argument(
         "--poll-ms", type=int, help="each order's polling interval (default: the API's Retry-After)"
     )
@@ -431,7 +440,7 @@ def main() -> None:
     phases = profile(args.rate, args.seconds, args.warmup, args.overload)
     runs = []
     for _ in range(args.repeat):
-        runs.append(run(phases, args.poll_ms, args.worker_processes))
+        runs.append(run(phases, args.poll_ms, args.worker_processes, args.log))
         print(json.dumps(runs[-1]), flush=True)
     if args.repeat > 1:
         print(json.dumps({"over_runs": over_runs(runs)}))

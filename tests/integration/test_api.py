@@ -285,6 +285,18 @@ class TestInvalidOrders:
 
 
 class TestReadOrders:
+    def test_an_unfinished_order_says_when_to_look_again_and_a_finished_one_does_not(
+        self, shop: DevHost, api: Api
+    ) -> None:
+        """Retry-After on GET while the saga runs (api/polling.py has the rule), none after."""
+        order_id, _, _ = awaiting_approval(shop, api)
+        waiting = api.get(f"/orders/{order_id}")
+        assert waiting.json()["status"] == "AwaitingApproval"
+        assert 1 <= int(waiting.headers["Retry-After"]) <= 30
+        assert api.post(f"/orders/{order_id}/approval", json={"approved": True}).status_code == 202
+        assert finished(shop, api, order_id)["status"] == "Completed"
+        assert "Retry-After" not in api.get(f"/orders/{order_id}").headers
+
     def test_unknown_orders_are_404(self, api: Api) -> None:
         problem(api.get("/orders/o-" + "0" * 32), 404, "not-found")
         problem(api.get("/orders/not-an-order-id"), 404, "not-found")

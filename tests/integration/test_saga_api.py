@@ -154,10 +154,13 @@ class TestSignals:
         source, target = account(api, 1_000_000), account(api, 0)
         saga_id = started(api, transfer(source, target, 200_000))
         shop.wait_idle()
-        assert api.get(f"{BASE}/{saga_id}").json()["status"] == "AwaitingApproval"
+        waiting = api.get(f"{BASE}/{saga_id}")
+        assert waiting.json()["status"] == "AwaitingApproval"
+        assert 1 <= int(waiting.headers["Retry-After"]) <= 30  # unfinished: look again later
         answer = api.post(f"{BASE}/{saga_id}/approval", json={"approved": True})
         assert answer.status_code == 202
         assert finished(shop, api, saga_id)["status"] == "Completed"
+        assert "Retry-After" not in api.get(f"{BASE}/{saga_id}").headers
         assert balance(api, target) == 200_000
 
     def test_cancel_before_the_pivot_compensates_and_a_second_cancel_is_409(
