@@ -112,7 +112,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op(
             "orders_get",
             "An order and its saga's progress.",
-            _ok("OrderView", "The order.", **POLL_AGAIN),
+            _ok("OrderView", "The order.", "200", **POLL_AGAIN),
             ("404",),
             parameters=("OrderId",),
         ),
@@ -285,7 +285,7 @@ def saga_paths(name: str, request: str, view: str, approval: bool) -> dict[str, 
             "get": _op(
                 f"{name}_get",
                 f"A {name} saga and its progress.",
-                _ok(view, "The saga.", **POLL_AGAIN),
+                _ok(view, "The saga.", "200", **POLL_AGAIN),
                 ("404",),
                 parameters=(param,),
             ),
