@@ -222,3 +222,18 @@ def run_checkov(directory: Path = INFRA) -> dict[str, Any]:
     (bicep,) = [entry for entry in reports if entry.get("check_type") == "bicep"]
     result: dict[str, Any] = bicep
     return result
+
+
+def module_output(module: str, output: str) -> dict[str, Any]:
+    """pycep's tree of the expression ``module.outputs.output`` (a module's output read in
+    main.bicep)."""
+    outputs = {
+        "type": "property_accessor",
+        "operands": {"operand_1": "outputs", "operand_2": output},
+    }
+    return {
+        "operator": {
+            "type": "property_accessor",
+            "operands": {"operand_1": module, "operand_2": {"operator": outputs}},
+        }
+    }

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from tests.infra.bicep import body, conditional, model, resources_of_type
+from tests.infra.bicep import body, conditional, model, module_output, resources_of_type
 
 FUNCTION = "app/function.bicep"
 
@@ -53,20 +53,7 @@ def test_the_saga_tables_are_reached_with_the_identity() -> None:
     assert settings["AZURE_CLIENT_ID"] == "identityClientId"
     assert settings["SAGA_TABLE_PREFIX"] == "tablePrefix"
     main_params = model("main.bicep")["modules"]["functionApp"]["config"]["params"]
-    assert main_params["storageTableEndpoint"] == {
-        "operator": {
-            "type": "property_accessor",
-            "operands": {
-                "operand_1": "storage",
-                "operand_2": {
-                    "operator": {
-                        "type": "property_accessor",
-                        "operands": {"operand_1": "outputs", "operand_2": "tableEndpoint"},
-                    }
-                },
-            },
-        }
-    }
+    assert main_params["storageTableEndpoint"] == module_output("storage", "tableEndpoint")
 
 
 def test_telemetry_is_sent_with_the_identity() -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from shared.errors import SettingsError
 from shared.settings import Settings
-from tests.infra.bicep import INFRA, REPO, body, model
+from tests.infra.bicep import INFRA, REPO, body, model, module_output
 from tests.infra.expressions import evaluate, template_scope
 
 DOCS = (REPO / "docs" / "deploy.md").read_text()
@@ -116,22 +116,7 @@ class TestTablePrefix:
             == "Saga"
         )
         params = body(model("main.bicep")["modules"]["functionApp"])["params"]
-        assert str(params["tablePrefix"]) == str(
-            {
-                "operator": {
-                    "type": "property_accessor",
-                    "operands": {
-                        "operand_1": "storage",
-                        "operand_2": {
-                            "operator": {
-                                "type": "property_accessor",
-                                "operands": {"operand_1": "outputs", "operand_2": "tablePrefix"},
-                            }
-                        },
-                    },
-                }
-            }
-        )
+        assert str(params["tablePrefix"]) == str(module_output("storage", "tablePrefix"))
 
 
 @pytest.mark.parametrize("name", sorted(model("main.bicep")["parameters"]))

@@ -15,46 +15,19 @@ charge (2 attempts, 8 days apart); ship (pivot).
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import ModuleType
 from typing import Any
-
-import pytest
 
 from devhost.history import EventType
 from devhost.instance import COMPLETED
 from devhost.testing import DevHost, VirtualClock
+from tests.unit.saga_host import events
 
-APP = Path(__file__).parent / "apps" / "saga"
 DAY = 86400
 LONGEST_TIMER = timedelta(days=6)  # AzureStorageDurabilityProvider.MaximumDelayTime
-
-
-@pytest.fixture(params=["declarative", "code"])
-def host(request: pytest.FixtureRequest) -> Iterator[DevHost]:
-    with DevHost(APP) as running:
-        fake_app(running).reset()
-        fake_app(running).style = request.param
-        yield running
-        fake_app(running).release.set()  # never leave a slow activity blocking a worker
-
-
-@pytest.fixture
-def fakes(host: DevHost) -> ModuleType:
-    return fake_app(host)
-
-
-def fake_app(host: DevHost) -> ModuleType:
-    function = host.functions.activities["reserve"].get_user_function()
-    return sys.modules[function.__module__]
-
-
-def events(host: DevHost, instance_id: str, kind: EventType) -> list[dict[str, Any]]:
-    return [e for e in host.state(instance_id).history if e["EventType"] == kind]
 
 
 def scheduled(host: DevHost, instance_id: str) -> list[str]:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -22,31 +21,9 @@ import pytest
 from devhost.history import EventType
 from devhost.instance import COMPLETED, FAILED, RUNNING
 from devhost.testing import DevHost, VirtualClock, WaitAbandoned, when_custom_status
+from tests.unit.saga_host import events
 
-APP = Path(__file__).parent / "apps" / "saga"
 COMPENSATIONS = {"release_stock", "unpick_a", "unpick_b", "refund"}
-
-
-@pytest.fixture(params=["declarative", "code"])
-def host(request: pytest.FixtureRequest) -> Iterator[DevHost]:
-    """The saga fixture app on the in-memory store and a virtual clock, journal emptied; its
-    sagas run declaratively, then as plain code over the same definitions (every test here
-    holds for both)."""
-    with DevHost(APP) as running:
-        fake_app(running).reset()
-        fake_app(running).style = request.param
-        yield running
-        fake_app(running).release.set()  # never leave a slow activity blocking a worker
-
-
-@pytest.fixture
-def fakes(host: DevHost) -> ModuleType:
-    return fake_app(host)
-
-
-def fake_app(host: DevHost) -> ModuleType:
-    function = host.functions.activities["reserve"].get_user_function()
-    return sys.modules[function.__module__]
 
 
 # ---------------------------------------------------------------------- reading the evidence
@@ -59,10 +36,6 @@ def journal(fakes: ModuleType, instance_id: str) -> list[tuple[str, str]]:
 
 def compensations_run(fakes: ModuleType, instance_id: str) -> list[str]:
     return [name for name, done in journal(fakes, instance_id) if name in COMPENSATIONS]
-
-
-def events(host: DevHost, instance_id: str, kind: EventType) -> list[dict[str, Any]]:
-    return [e for e in host.state(instance_id).history if e["EventType"] == kind]
 
 
 def scheduled(host: DevHost, instance_id: str) -> list[str]:
