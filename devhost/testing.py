@@ -142,6 +142,10 @@ class DevHost:
         self._start_hub()
 
     def close(self) -> None:
+        if self.hub is not None:
+            # A timer function still running may be calling the durable HTTP API: let it end
+            # before that API and the SDK's shared session close under it.
+            self.call(self._stop_schedules())
         if self._http_runner is not None:
             self.call(self._stop_http())
         if self.hub is not None:
@@ -219,6 +223,10 @@ class DevHost:
 
         self._schedules = ScheduleRunner(self.functions.timers, self.clock, client=self._client)
         self.call(start())
+
+    async def _stop_schedules(self) -> None:
+        self._schedules.stop()
+        await asyncio.wait_for(self._schedules.wait_idle(), 30)
 
     async def _stop_hub(self, hub: TaskHub) -> None:
         self._schedules.stop()
