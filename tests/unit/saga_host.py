@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from devhost.history import EventType
-from devhost.testing import DevHost
+from devhost.testing import DevHost, VirtualClock
 
 APP = Path(__file__).parent / "apps" / "saga"
 
@@ -22,3 +25,40 @@ def fake_app(host: DevHost) -> ModuleType:
 def events(host: DevHost, instance_id: str, kind: EventType) -> list[dict[str, Any]]:
     """The instance's history events of one kind."""
     return [e for e in host.state(instance_id).history if e["EventType"] == kind]
+
+
+def scheduled(host: DevHost, instance_id: str) -> list[str]:
+    """The activities the instance scheduled, in order."""
+    return [e["Name"] for e in events(host, instance_id, EventType.TASK_SCHEDULED)]
+
+
+def step(host: DevHost, instance_id: str, name: str) -> dict[str, Any]:
+    """One step's entry in the instance's progress record."""
+    return next(s for s in host.custom_status(instance_id)["steps"] if s["name"] == name)
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def clock(host: DevHost) -> VirtualClock:
+    assert isinstance(host.clock, VirtualClock)
+    return host.clock
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 10) -> None:
+    """Poll for a condition that a blocked activity keeps `wait_idle` from reporting."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+def move_clock(host: DevHost, seconds: float) -> None:
+    """Advance virtual time while an activity still runs (``host.advance`` waits for idle)."""
+
+    async def advance() -> None:
+        clock(host).advance(seconds)
+
+    host.call(advance())

@@ -15,53 +15,24 @@ charge (2 attempts, 8 days apart); ship (pivot).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from types import ModuleType
-from typing import Any
 
 from devhost.history import EventType
 from devhost.instance import COMPLETED
-from devhost.testing import DevHost, VirtualClock
-from tests.unit.saga_host import events
+from devhost.testing import DevHost
+from tests.unit.saga_host import (
+    clock,
+    events,
+    eventually,
+    move_clock,
+    parse_time,
+    scheduled,
+    step,
+)
 
 DAY = 86400
 LONGEST_TIMER = timedelta(days=6)  # AzureStorageDurabilityProvider.MaximumDelayTime
-
-
-def scheduled(host: DevHost, instance_id: str) -> list[str]:
-    return [e["Name"] for e in events(host, instance_id, EventType.TASK_SCHEDULED)]
-
-
-def step(host: DevHost, instance_id: str, name: str) -> dict[str, Any]:
-    return next(s for s in host.custom_status(instance_id)["steps"] if s["name"] == name)
-
-
-def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def clock(host: DevHost) -> VirtualClock:
-    assert isinstance(host.clock, VirtualClock)
-    return host.clock
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
-
-
-def move_clock(host: DevHost, seconds: float) -> None:
-    """Advance virtual time while an activity still runs (``host.advance`` waits for idle)."""
-
-    async def advance() -> None:
-        clock(host).advance(seconds)
-
-    host.call(advance())
 
 
 def assert_every_timer_is_short(host: DevHost, instance_id: str) -> None:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -20,8 +19,16 @@ import pytest
 
 from devhost.history import EventType
 from devhost.instance import COMPLETED, FAILED, RUNNING
-from devhost.testing import DevHost, VirtualClock, WaitAbandoned, when_custom_status
-from tests.unit.saga_host import events
+from devhost.testing import DevHost, WaitAbandoned, when_custom_status
+from tests.unit.saga_host import (
+    clock,
+    events,
+    eventually,
+    move_clock,
+    parse_time,
+    scheduled,
+    step,
+)
 
 COMPENSATIONS = {"release_stock", "unpick_a", "unpick_b", "refund"}
 
@@ -36,10 +43,6 @@ def journal(fakes: ModuleType, instance_id: str) -> list[tuple[str, str]]:
 
 def compensations_run(fakes: ModuleType, instance_id: str) -> list[str]:
     return [name for name, done in journal(fakes, instance_id) if name in COMPENSATIONS]
-
-
-def scheduled(host: DevHost, instance_id: str) -> list[str]:
-    return [e["Name"] for e in events(host, instance_id, EventType.TASK_SCHEDULED)]
 
 
 def episode_of_each(host: DevHost, instance_id: str) -> dict[str, set[int]]:
@@ -58,10 +61,6 @@ def step_states(host: DevHost, instance_id: str) -> dict[str, str]:
     return {step["name"]: step["status"] for step in host.custom_status(instance_id)["steps"]}
 
 
-def step(host: DevHost, instance_id: str, name: str) -> dict[str, Any]:
-    return next(s for s in host.custom_status(instance_id)["steps"] if s["name"] == name)
-
-
 def in_batches(names: list[str]) -> list[set[str]]:
     """Group consecutive names the way UNDO_AFTER lists them (the two unpicks together)."""
     batches: list[set[str]] = []
@@ -71,33 +70,6 @@ def in_batches(names: list[str]) -> list[set[str]]:
         else:
             batches.append({name})
     return batches
-
-
-def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 10) -> None:
-    """Poll for a condition that a blocked activity keeps `wait_idle` from reporting."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
-
-
-def clock(host: DevHost) -> VirtualClock:
-    assert isinstance(host.clock, VirtualClock)
-    return host.clock
-
-
-def move_clock(host: DevHost, seconds: float) -> None:
-    """Advance virtual time while an activity still runs (``host.advance`` waits for idle)."""
-
-    async def advance() -> None:
-        clock(host).advance(seconds)
-
-    host.call(advance())
 
 
 def run_to_end(host: DevHost, saga_input: dict[str, Any], saga: str = "shop") -> str:
