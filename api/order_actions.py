@@ -17,9 +17,7 @@ from api.responses import OrderAccepted
 from api.saga_calls import signal
 from contracts.order import APPROVAL_EVENT
 from shared.saga import CANCEL_EVENT, RETRY_EVENT
-from shared.saga.public import FINISHED
-
-UNFINISHED = frozenset(OrderStatus) - FINISHED
+from shared.saga.public import UNFINISHED
 
 bp = Blueprint()
 

@@ -28,9 +28,8 @@ from api.saga_calls import key_reused, same_request, signal, start_once
 from api.saga_ids import request_hash, saga_id_for
 from api.saga_state import read_saga
 from shared.saga import CANCEL_EVENT, RETRY_EVENT
-from shared.saga.public import FINISHED, PublicSaga, PublicStatus
+from shared.saga.public import UNFINISHED, PublicSaga, PublicStatus
 
-UNFINISHED = frozenset(PublicStatus) - FINISHED
 Handler = Callable[[func.HttpRequest, Any], Awaitable[func.HttpResponse]]
 
 

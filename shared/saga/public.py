@@ -33,6 +33,7 @@ class PublicStatus(StrEnum):
 FINISHED = frozenset(
     {PublicStatus.COMPLETED, PublicStatus.COMPENSATED, PublicStatus.CANCELLED, PublicStatus.FAILED}
 )
+UNFINISHED = frozenset(PublicStatus) - FINISHED
 
 
 @dataclass(frozen=True)
