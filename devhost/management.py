@@ -89,6 +89,13 @@ class ManagementOperations:
     def instances(self) -> Iterable[InstanceState]:
         return self._instances.values()
 
+    def checkpointed(self, instance_id: str) -> InstanceState | None:
+        """The instance as of its last checkpoint: what status queries see, as on Azure."""
+        return self.persistence.published.get(instance_id)
+
+    def checkpointed_instances(self) -> Iterable[InstanceState]:
+        return self.persistence.published.values()
+
     # ----------------------------------------------------------------- commands
 
     async def start_new(
@@ -249,9 +256,8 @@ class ManagementOperations:
             if not state.is_terminal:
                 self._finish(state)
                 log.info("orchestrator %s (%s): purged while running", state.name, instance_id)
-            await self.persistence.store.delete(instance_id)
+            await self.persistence.delete(instance_id)
             self._instances.pop(instance_id, None)
-            self.persistence.forget_played(instance_id)
         self.persistence.signal_change()
         return True
 
@@ -267,7 +273,7 @@ class ManagementOperations:
 
         async def condition_met() -> InstanceState:
             while True:
-                state = self._instances.get(instance_id)
+                state = self.checkpointed(instance_id)
                 if state is not None and predicate(state):
                     return state
                 await self.persistence.instance_change(instance_id)

@@ -2,10 +2,13 @@
 
 One asyncio loop owns every instance. An instance is processed by at most one task at a time
 (``_process``); each step delivers a batch of events to the orchestrator (one episode), decides
-what its actions schedule (``devhost.decisions``), saves the state (``devhost.persistence``) and
-only then sets the work going (``devhost.dispatch``). After a crash, ``start`` reloads every
-unfinished instance and re-dispatches its outstanding work, so an activity that was running may
-run again, exactly as on Azure. Client operations live in ``devhost.management``.
+what its actions schedule (``devhost.decisions``), checkpoints the state
+(``devhost.persistence``) and sets the work going (``devhost.dispatch``). With a checkpoint
+delay, an episode that only scheduled activities and timers sets them going before its
+checkpoint is written, as the Azure Storage provider sends messages before it commits history.
+After a crash, ``start`` reloads every unfinished instance from its last checkpoint and
+re-dispatches its outstanding work, so an activity that was running may run again, exactly as on
+Azure. Client operations live in ``devhost.management``.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ from devhost.store import InstanceStore
 
 log = logging.getLogger("devhost")
 
+# Work an episode may schedule and still have its checkpoint written a little later.
+DEFERRABLE_WORK = frozenset({"activity", "timer"})
+
 
 @dataclass
 class Replayed:
@@ -71,13 +77,14 @@ class TaskHub(ManagementOperations):
         faults: FaultPlan | None = None,
         activity_runner: ActivityInvoker | None = None,
         episode_runner: EpisodeRunner | None = None,
+        checkpoint_delay: float = 0.0,
     ) -> None:
         self.functions = functions
         self.store = store
         self.clock = clock
         self.config = config or HostConfig()
         self.faults = faults or FaultPlan()
-        self.persistence = Persistence(store, clock)
+        self.persistence = Persistence(store, clock, checkpoint_delay)
         self._instances: dict[str, InstanceState] = {}
         self._queues: dict[str, decisions.Queue] = defaultdict(list)
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -102,10 +109,12 @@ class TaskHub(ManagementOperations):
     async def start(self) -> None:
         """Open the store and resume every unfinished instance."""
         await self.store.open()
-        for state in await self.store.load_all():
+        loaded = await self.store.load_all()
+        for state in loaded:
             self._instances[state.instance_id] = state
             for event in state.history:
                 event["IsPlayed"] = True
+        self.persistence.loaded(loaded)
         for state in list(self._instances.values()):
             if not state.is_terminal:
                 self._recover(state)
@@ -116,6 +125,7 @@ class TaskHub(ManagementOperations):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.persistence.close()
         self.dispatcher.runner.close()
         await self.store.close()
 
@@ -127,7 +137,7 @@ class TaskHub(ManagementOperations):
 
     def is_idle(self) -> bool:
         """Nothing running or queued: only timers (or nothing) can make progress now."""
-        return not self._tasks and not any(self._queues.values())
+        return not self._tasks and not any(self._queues.values()) and not self.persistence.writing
 
     # ----------------------------------------------------------------- processing
 
@@ -264,8 +274,26 @@ class TaskHub(ManagementOperations):
             if not state.is_terminal:
                 self.persistence.append_played(state, new_events)
             state.history.extend(new_events)
-            await self.persistence.save(state, new_events)
+            if self._may_defer(state, to_dispatch):
+                self.persistence.defer(state, new_events)
+            else:
+                await self.persistence.save(state, new_events)
         self._after_save(state, to_dispatch)
+
+    def _may_defer(self, state: InstanceState, to_dispatch: list[PendingWork]) -> bool:
+        """Whether this episode's checkpoint may wait (see Persistence): only while its runtime
+        status stays as last written (a change shows at once, as the first episode's Running
+        does on Azure) and what it scheduled stays inside the instance. A start of another
+        instance, or an ending its parent hears of, is written first, so no other instance ever
+        acts on something a crash could take back."""
+        if self.persistence.checkpoint_delay <= 0 or state.is_terminal:
+            return False
+        written = self.persistence.published.get(state.instance_id)
+        return (
+            written is not None
+            and written.runtime_status == state.runtime_status
+            and all(work.kind in DEFERRABLE_WORK for work in to_dispatch)
+        )
 
     def _replay(
         self, state: InstanceState, result: EpisodeResult, fresh: list[dict[str, Any]]

@@ -107,6 +107,7 @@ class DevHost:
         clock: Clock | None = None,
         config: HostConfig | None = None,
         replay_check: bool = True,
+        checkpoint_delay: float = 0.0,
     ) -> None:
         app_file = Path(app_path)
         # As with func: local settings are in the environment before the app is imported.
@@ -118,6 +119,9 @@ class DevHost:
         self.faults = FaultPlan()
         # Tests run every episode twice to catch clock, random and uuid use in orchestrators.
         self.replay_check = replay_check
+        # Seconds an episode's checkpoint may wait (python -m devhost --checkpoint-ms): 0 writes
+        # every episode before its work starts, so tests see each step in the store.
+        self.checkpoint_delay = checkpoint_delay
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.hub: TaskHub | None = None
@@ -214,6 +218,7 @@ class DevHost:
                 self.faults,
                 activity_runner=ActivityRunner(self.config.max_concurrent_activities, self._client),
                 episode_runner=InProcessEpisodes(self.replay_check),
+                checkpoint_delay=self.checkpoint_delay,
             )
             await hub.start()
             # Before any timer runs: a run-on-startup timer's client may call the API at once.

@@ -264,7 +264,7 @@ class DurableApi:
     def _status(
         self, request: web.Request, instance_id: str, allow_500: bool = True
     ) -> web.Response:
-        state = self.hub.get(instance_id)
+        state = self.hub.checkpointed(instance_id)
         if state is None:
             return empty(404)
         query = Query(request)
@@ -324,7 +324,7 @@ class DurableApi:
         created_from = query.time("createdTimeFrom")
         created_to = query.time("createdTimeTo") or default_to
         prefix = query.text("instanceIdPrefix") if by_prefix else None
-        for state in list(self.hub.instances()):
+        for state in list(self.hub.checkpointed_instances()):
             if created_from is not None and utc(state.created_time) < created_from:
                 continue
             if created_to is not None and utc(state.created_time) > created_to:

@@ -63,6 +63,8 @@ class RetryPolicy:
 
 def builder_arity(builder: Callable[..., Any]) -> int:
     """How many positional arguments an input builder takes (2 or 3; anything else is refused)."""
+    if isinstance(builder, Constant):  # made on every replay (fan-outs, plain-code steps)
+        return 2
     try:
         parameters = inspect.signature(builder).parameters.values()
     except (TypeError, ValueError):  # a builtin without a signature: the two-argument form

@@ -211,6 +211,15 @@ def call_one(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def touches_then_waits(context: df.DurableOrchestrationContext):
+    """Touches its input key, then waits for Continue and returns what the touch answered."""
+    touched = yield context.call_activity(touch, context.get_input())
+    context.set_custom_status("touched")
+    yield context.wait_for_external_event("Continue")
+    return touched
+
+
+@app.orchestration_trigger(context_name="context")
 def parks(context: df.DurableOrchestrationContext):
     """Parks as a saga does when it needs an operator: after a step fails for good, its custom
     status says NeedsAttention (and why) and it waits, Running, for the operator's event."""

@@ -1,0 +1,172 @@
+"""Deferred checkpoints: quick episodes share one write, status shows only what was written, and a
+crash resumes from the last checkpoint, running again what was scheduled after it.
+
+The Azure Storage provider sends an episode's messages before it commits the history
+(DurableTask.AzureStorage, AzureStorageOrchestrationService.cs,
+CompleteTaskOrchestrationWorkItemAsync: "First, add new messages into the queue... Next, commit
+the orchestration history updates"), and status comes from that commit. devhost's deferral keeps
+both: work starts before its checkpoint, status reads the checkpoint.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from devhost.history import EventType
+from devhost.instance import COMPLETED, RUNNING, InstanceState
+from devhost.store.memory import MemoryStore
+from devhost.testing import DevHost
+
+APP = Path(__file__).parent / "apps" / "basics"
+APP_FILE = str(APP / "function_app.py")
+# Longer than any test here runs: a deferred checkpoint is written only when something forces it.
+NEVER = 600.0
+
+
+def app_module() -> Any:
+    return next(m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == APP_FILE)
+
+
+class RecordingStore(MemoryStore):
+    """A memory store that notes each save: (instance id, event types written, status)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saves: list[tuple[str, list[int], str]] = []
+
+    async def save(
+        self, state: InstanceState, new_events: list[dict], history_reset: bool = False
+    ) -> None:
+        await super().save(state, new_events, history_reset)
+        kinds = [int(event["EventType"]) for event in new_events]
+        self.saves.append((state.instance_id, kinds, state.runtime_status))
+
+    def saves_of(self, instance_id: str) -> list[tuple[list[int], str]]:
+        return [(kinds, status) for saved, kinds, status in self.saves if saved == instance_id]
+
+    def stored(self, instance_id: str) -> InstanceState:
+        return InstanceState.from_json(self._states[instance_id], self._histories[instance_id])
+
+
+def test_the_episodes_of_a_quick_orchestration_share_checkpoints() -> None:
+    """Three activity episodes: the first (Pending to Running) and the last (Completed) are
+    written at once, the one between rides along with the last."""
+    store = RecordingStore()
+    with DevHost(APP, store=store, checkpoint_delay=NEVER) as host:
+        instance_id = host.start("sequence", ["a", "b", "c"])
+        host.wait_for(instance_id)
+        statuses = [status for _, status in store.saves_of(instance_id)]
+        stored = store.stored(instance_id)
+        live_history = host.state(instance_id).history
+    assert statuses == ["Pending", RUNNING, COMPLETED]
+    assert stored.runtime_status == COMPLETED
+    assert stored.history == live_history, "every event is written, in order, none twice"
+
+
+def test_without_a_delay_every_episode_is_written_before_its_work_starts() -> None:
+    store = RecordingStore()
+    with DevHost(APP, store=store) as host:
+        instance_id = host.start("sequence", ["a", "b", "c"])
+        host.wait_for(instance_id)
+    assert [status for _, status in store.saves_of(instance_id)] == [
+        "Pending",
+        RUNNING,
+        RUNNING,
+        RUNNING,
+        COMPLETED,
+    ]
+
+
+def test_status_shows_the_checkpoint_not_the_episode_ahead_of_it() -> None:
+    """The episode after the touch sets a custom status and waits: until its checkpoint is
+    written, status queries still answer the one before (as Azure's Instances table would)."""
+    store = RecordingStore()
+    with DevHost(APP, store=store, checkpoint_delay=NEVER) as host:
+        instance_id = host.start("touches_then_waits", "status")
+        _settle_episodes(host, instance_id)
+        assert host.custom_status(instance_id) == "touched", "the live state has moved on"
+        written = host.hub.checkpointed(instance_id)
+        assert written is not None and written.custom_status is None
+        host.raise_event(instance_id, "Continue")
+        host.wait_for(instance_id)
+        written = host.hub.checkpointed(instance_id)
+        assert written is not None and written.runtime_status == COMPLETED
+        assert written.custom_status == '"touched"'
+
+
+def test_a_deferred_checkpoint_is_written_within_the_delay() -> None:
+    store = RecordingStore()
+    with DevHost(APP, store=store, checkpoint_delay=0.2) as host:
+        instance_id = host.start("touches_then_waits", "soon")
+        _settle_episodes(host, instance_id)
+        host.wait_idle()  # waits for the deferred write too
+        assert store.stored(instance_id).custom_status == '"touched"'
+        written = host.hub.checkpointed(instance_id)
+        assert written is not None and written.custom_status == '"touched"'
+
+
+def test_a_crash_resumes_from_the_last_checkpoint_and_runs_its_work_again() -> None:
+    """The touch was scheduled by the first episode (written at once); the episode that took
+    its result was not written when the host died, so the touch runs again after the restart,
+    as a delivery whose result was lost does on Azure."""
+    with DevHost(APP, checkpoint_delay=NEVER) as host:
+        deliveries = app_module().deliveries
+        instance_id = host.start("touches_then_waits", "checkpoint-crash")
+        _settle_episodes(host, instance_id)
+        assert deliveries["checkpoint-crash"] == 1
+        host.restart()
+        _settle_episodes(host, instance_id)
+        assert deliveries["checkpoint-crash"] == 2
+        host.raise_event(instance_id, "Continue")
+        host.wait_for(instance_id)
+        assert host.output(instance_id) == "checkpoint-crash#2"
+
+
+def test_the_same_crash_without_a_delay_runs_nothing_again() -> None:
+    with DevHost(APP) as host:
+        deliveries = app_module().deliveries
+        instance_id = host.start("touches_then_waits", "checkpoint-no-delay")
+        _settle_episodes(host, instance_id)
+        host.restart()
+        host.wait_idle()
+        host.raise_event(instance_id, "Continue")
+        host.wait_for(instance_id)
+        assert deliveries["checkpoint-no-delay"] == 1
+        assert host.output(instance_id) == "checkpoint-no-delay#1"
+
+
+def test_starting_another_instance_is_written_before_that_instance_exists() -> None:
+    """`parent` starts its last child from a later episode: that episode is written before the
+    child's first save, so no crash can leave a child its parent does not know of."""
+    store = RecordingStore()
+    with DevHost(APP, store=store, checkpoint_delay=NEVER) as host:
+        instance_id = host.start("parent")
+        host.wait_for(instance_id)
+        history = host.state(instance_id).history
+    created = [
+        event["InstanceId"]
+        for event in history
+        if event["EventType"] == EventType.SUB_ORCHESTRATION_INSTANCE_CREATED
+    ]
+    assert len(created) == 3
+    order = [saved for saved, _, _ in store.saves]
+    for child in created:
+        first_child_save = order.index(child)
+        parent_saves = [
+            index
+            for index, (saved, kinds, _) in enumerate(store.saves)
+            if saved == instance_id and EventType.SUB_ORCHESTRATION_INSTANCE_CREATED in kinds
+        ]
+        assert any(index < first_child_save for index in parent_saves), child
+
+
+def _settle_episodes(host: DevHost, instance_id: str) -> None:
+    """Wait until the instance has taken its touch's result and waits for Continue (as the live
+    state shows it, not the store)."""
+    deadline = time.monotonic() + 10
+    while host.custom_status(instance_id) != "touched":
+        assert time.monotonic() < deadline, "the touch's result never arrived"
+        time.sleep(0.01)
