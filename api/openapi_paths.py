@@ -11,8 +11,8 @@ HTML = "text/html"
 PROBLEM = "application/problem+json"
 POLL_AGAIN = {
     "Retry-After": {
-        "description": "While the saga is unfinished: seconds to wait before looking again, a "
-        "quarter of its age from 1 to 30 (absent once it has finished).",
+        "description": "While the saga is unfinished: seconds to wait before looking again, "
+        "its age in seconds from 1 to 30 (absent once it has finished).",
         "schema": {"type": "integer", "minimum": 1, "maximum": 30},
     },
 }

@@ -1,4 +1,5 @@
-"""LeanBatchTableClient's transactions behave exactly as the Table SDK's own, on Azurite."""
+"""LeanBatchTableClient's transactions behave exactly as the Table SDK's own, on Azurite, over
+the SDK's transport and over LoopbackTransport."""
 
 from __future__ import annotations
 
@@ -12,18 +13,24 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, TableTransactionError
 
+from shared.loopback_transport import LoopbackTransport
 from shared.table_batch import LeanBatchTableClient
 
 pytestmark = pytest.mark.azurite
 
-CLIENTS = [TableClient, LeanBatchTableClient]
+CLIENTS = [
+    (TableClient, False),
+    (LeanBatchTableClient, False),
+    (LeanBatchTableClient, True),
+]
 
 
-@pytest.fixture(params=CLIENTS, ids=lambda cls: cls.__name__)
+@pytest.fixture(params=CLIENTS, ids=lambda p: p[0].__name__ + ("-loopback" if p[1] else ""))
 def table(request: pytest.FixtureRequest, azurite: str) -> Iterator[TableClient]:
-    cls: type[TableClient] = request.param
+    cls, loopback = request.param
+    options: dict[str, Any] = {"transport": LoopbackTransport()} if loopback else {}
     client = cls.from_connection_string(
-        azurite, table_name=f"batch{uuid.uuid4().hex[:12]}", use_env_settings=False
+        azurite, table_name=f"batch{uuid.uuid4().hex[:12]}", use_env_settings=False, **options
     )
     client.create_table()
     yield client

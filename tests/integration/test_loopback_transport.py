@@ -1,0 +1,153 @@
+"""LoopbackTransport: the Table SDK over http.client answers as over its own transport (Azurite),
+survives a closed keep-alive connection, and fails as azure-core's transports fail."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from azure.core.exceptions import (
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.core.rest import HttpRequest
+from azure.data.tables import EdmType, EntityProperty, TableClient, UpdateMode
+
+from shared import storage
+from shared.loopback_transport import LoopbackTransport
+
+pytestmark = pytest.mark.azurite
+
+
+@pytest.fixture
+def names() -> str:
+    return f"loop{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def transport() -> LoopbackTransport:
+    return LoopbackTransport()
+
+
+@pytest.fixture
+def pair(
+    azurite: str, names: str, transport: LoopbackTransport
+) -> Iterator[tuple[TableClient, TableClient]]:
+    """The same table through the SDK's transport and through LoopbackTransport."""
+    sdk = TableClient.from_connection_string(azurite, table_name=names, use_env_settings=False)
+    lean = TableClient.from_connection_string(
+        azurite, table_name=names, use_env_settings=False, transport=transport
+    )
+    sdk.create_table()
+    yield sdk, lean
+    sdk.delete_table()
+    sdk.close()
+    lean.close()
+
+
+def test_reads_writes_and_queries_match_the_sdk_transport(
+    pair: tuple[TableClient, TableClient],
+) -> None:
+    sdk, lean = pair
+    big = EntityProperty(2**40, EdmType.INT64)
+    entity: dict[str, Any] = {"PartitionKey": "p", "RowKey": "it's é", "n": big, "s": "x" * 40}
+    lean.create_entity(entity)
+    for client in pair:
+        got = client.get_entity("p", "it's é")
+        assert got["n"].value == 2**40 and got["s"] == "x" * 40
+    lean.upsert_entity({**entity, "s": "y"}, mode=UpdateMode.MERGE)
+    assert sdk.get_entity("p", "it's é")["s"] == "y"
+    for i in range(30):
+        sdk.create_entity({"PartitionKey": "q", "RowKey": f"r{i:02d}"})
+    # Pages of 7: the continuation headers come back through LoopbackResponse.headers.
+    pages = lean.query_entities("PartitionKey eq @pk", parameters={"pk": "q"}, results_per_page=7)
+    assert [e["RowKey"] for e in pages] == [f"r{i:02d}" for i in range(30)]
+
+
+def test_service_errors_are_the_sdk_errors(pair: tuple[TableClient, TableClient]) -> None:
+    _, lean = pair
+    with pytest.raises(ResourceNotFoundError):
+        lean.get_entity("p", "absent")
+    lean.create_entity({"PartitionKey": "p", "RowKey": "once"})
+    with pytest.raises(ResourceExistsError):
+        lean.create_entity({"PartitionKey": "p", "RowKey": "once"})
+
+
+def test_a_connection_the_server_closed_is_replaced_without_an_error(
+    pair: tuple[TableClient, TableClient], transport: LoopbackTransport
+) -> None:
+    """As when Azurite drops an idle keep-alive connection: the next call reconnects."""
+    _, lean = pair
+    lean.create_entity({"PartitionKey": "p", "RowKey": "a"})
+    for connection in transport._connections().values():
+        assert connection.sock is not None
+        connection.sock.shutdown(socket.SHUT_RDWR)  # the peer sees the connection end
+    assert lean.get_entity("p", "a")["RowKey"] == "a"
+
+
+def test_threads_have_connections_of_their_own(pair: tuple[TableClient, TableClient]) -> None:
+    _, lean = pair
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(20):
+                lean.upsert_entity({"PartitionKey": f"t{n}", "RowKey": f"{i}", "v": i})
+                assert lean.get_entity(f"t{n}", f"{i}")["v"] == i
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+def test_nothing_listening_is_a_request_error() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with pytest.raises(ServiceRequestError):
+        LoopbackTransport().send(HttpRequest("GET", f"http://127.0.0.1:{port}/x"))
+
+
+def test_a_server_that_never_answers_is_a_response_timeout() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/x"
+        with pytest.raises(ServiceResponseError):
+            LoopbackTransport().send(HttpRequest("GET", url), read_timeout=0.2)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://127.0.0.1:10002/x", "http://example.com/x", "http://10.0.0.1:10002/x"]
+)
+def test_only_plain_http_on_loopback_is_sent(url: str) -> None:
+    with pytest.raises(ValueError, match="loopback only"):
+        LoopbackTransport().send(HttpRequest("GET", url))
+
+
+@pytest.mark.parametrize(
+    ("connection_string", "loopback"),
+    [
+        ("UseDevelopmentStorage=true", True),
+        ("AccountName=a;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:10002/a;", True),
+        ("AccountName=a;AccountKey=a2V5;TableEndpoint=https://localhost:10002/a;", False),
+        ("DefaultEndpointsProtocol=https;AccountName=prod;AccountKey=a2V5;"
+         "EndpointSuffix=core.windows.net", False),
+    ],
+)  # fmt: skip
+def test_only_plain_http_storage_on_this_machine_gets_the_loopback_transport(
+    connection_string: str, loopback: bool
+) -> None:
+    options = storage.client_options(connection_string)
+    assert isinstance(options.get("transport"), LoopbackTransport) is loopback
