@@ -1,4 +1,5 @@
-"""devhost's faster timestamp parsing for the SDK gives exactly what dateutil gives."""
+"""devhost's speedups for the SDK: timestamps parse as dateutil parses them, and the executor's
+namedtuple classes are made once, with the same fields and values."""
 
 from __future__ import annotations
 
@@ -40,3 +41,22 @@ def test_the_sdk_parses_history_timestamps_through_the_replaced_name() -> None:
     event = module.HistoryEvent(EventType=12, EventId=-1, IsPlayed=False, Timestamp=stamp)
     assert event.timestamp == dateutil_parse(stamp)
     assert module.dt_parse is not dateutil_parse
+
+
+def test_the_sdks_executor_builds_its_namedtuple_once_and_the_same() -> None:
+    """Each episode's executor maps completion events to the same payloads as the SDK's own."""
+    import collections
+
+    assert install()
+    from azure.durable_functions.models.TaskOrchestrationExecutor import TaskOrchestrationExecutor
+
+    first, second = TaskOrchestrationExecutor(), TaskOrchestrationExecutor()
+    payloads = first.event_to_SetTaskValuePayload
+    assert payloads == second.event_to_SetTaskValuePayload
+    assert {type(p) for p in payloads.values()} == {
+        type(p) for p in second.event_to_SetTaskValuePayload.values()
+    }, "one class for every episode"
+    reference = collections.namedtuple("SetTaskValuePayload", ("is_success", "task_id_key"))
+    for payload in payloads.values():
+        assert payload._fields == reference._fields
+        assert tuple(payload) == tuple(reference(*payload))
