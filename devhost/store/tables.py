@@ -9,11 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from devhost.instance import InstanceState
+from devhost.store.state_rows import StateRowWriter
 
 log = logging.getLogger(__name__)
 
@@ -160,11 +162,21 @@ class TableStore:
     remembers each instance's generation, row count and tail between saves.
     """
 
-    def __init__(self, connection_string: str, hub_name: str, *, tail_chars: int = TAIL_CHARS):
+    def __init__(
+        self,
+        connection_string: str,
+        hub_name: str,
+        *,
+        tail_chars: int = TAIL_CHARS,
+        direct_writes: bool = True,
+    ):
         self.table_name = table_name_for(hub_name)
         self._connection_string = connection_string
         self._tail_chars = tail_chars
+        self._direct_writes = direct_writes
         self._client: TableClient | None = None
+        # State rows with plain keys go straight to the REST API (see devhost.store.state_rows).
+        self._writer: StateRowWriter | None = None
         self._committed: dict[str, _Committed] = {}
         # After load_all, an instance this store does not know has no state row in the table.
         self._loaded = False
@@ -191,8 +203,20 @@ class TableStore:
             await client.close()
             raise
         self._client = client
+        credential = client.credential
+        if self._direct_writes and isinstance(credential, AzureNamedKeyCredential):
+            self._writer = StateRowWriter(
+                client.url,
+                self.table_name,
+                credential.named_key.name,
+                credential.named_key.key,
+                client.api_version,
+            )
 
     async def close(self) -> None:
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            await writer.close()
         if self._client is not None:
             client, self._client = self._client, None
             await client.close()
@@ -242,7 +266,10 @@ class TableStore:
         tail_text = f"[{','.join(position.tail)}]"
         state_row = self._state_row(partition_key, position, state_text, tail_text)
         if len(tail_text) - 2 <= self._tail_chars and state_row.size <= MAX_ENTITY_BYTES:
-            await self._table.upsert_entity(state_row.entity, mode=UpdateMode.REPLACE)
+            if self._writer is not None and self._writer.fits(state_row.entity):
+                await self._writer.upsert(state_row.entity)
+            else:
+                await self._table.upsert_entity(state_row.entity, mode=UpdateMode.REPLACE)
         else:
             first = position.rows
             rows = [

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from devhost.instance import RUNNING, InstanceState, PendingWork
 from devhost.store import InstanceStore
 from devhost.store.memory import MemoryStore
+from devhost.store.state_rows import StateRowWriter
 from devhost.store.tables import (
     TAIL_CHARS,
     TableStore,
@@ -35,6 +36,9 @@ S = TypeVar("S", bound=InstanceStore)
 
 # TableStore variants: events in the state row's tail, every event a row, and a mix of both.
 TABLE_TAILS = {"table": TAIL_CHARS, "table-rows": 0, "table-mixed": 400}
+# The Table store writes plain-keyed state rows itself (devhost.store.state_rows) or, like any
+# other row, through the SDK: the contract holds both ways.
+SDK_WRITES = "table-sdk-writes"
 ODD_IDS = [
     "a/b",
     "a#b",
@@ -123,7 +127,10 @@ def raw_row_keys(connection_string: str, table_name: str, instance_id: str) -> l
 
 
 @pytest.fixture(
-    params=["memory", *(pytest.param(name, marks=pytest.mark.azurite) for name in TABLE_TAILS)]
+    params=[
+        "memory",
+        *(pytest.param(name, marks=pytest.mark.azurite) for name in [*TABLE_TAILS, SDK_WRITES]),
+    ]
 )
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     if request.param == "memory":
@@ -132,8 +139,11 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
         return
     connection_string: str = request.getfixturevalue("azurite")
     hub = f"contract{uuid.uuid4().hex[:16]}"
-    tail_chars = TABLE_TAILS[request.param]
-    yield Backend(lambda: TableStore(connection_string, hub, tail_chars=tail_chars))
+    tail_chars = TABLE_TAILS.get(request.param, TAIL_CHARS)
+    direct = request.param != SDK_WRITES
+    yield Backend(
+        lambda: TableStore(connection_string, hub, tail_chars=tail_chars, direct_writes=direct)
+    )
     drop_table(connection_string, table_name_for(hub))
 
 
@@ -399,12 +409,17 @@ class TestTableStore:
                 for name in ("upsert_entity", "submit_transaction", "get_entity", "create_table"):
                     method = getattr(client, name)
                     monkeypatch.setattr(client, name, counted(requests, name, method))
+                writer = store._writer
+                assert writer is not None
+                monkeypatch.setattr(writer, "upsert", counted(requests, "direct", writer.upsert))
                 state = make_state()
                 for episode in range(6):
                     await append(store, state, events(episode * 3, 3))
 
         run(scenario())
         assert len(requests) == 6
+        if tail_chars:
+            assert requests == ["direct"] * 6, "plain-keyed state rows skip the SDK"
 
     def test_history_reset_deletes_older_generations(self, table_hub: tuple[str, str]) -> None:
         """After a reset only the new generation's rows and the state row remain."""
@@ -488,3 +503,18 @@ def counted(log: list[str], name: str, method: Callable[..., Any]) -> Callable[.
         return await method(*args, **kwargs)
 
     return wrapper
+
+
+@pytest.mark.parametrize(
+    ("entity", "direct"),
+    [
+        ({"PartitionKey": "order-1:a_b.c", "RowKey": "state", "gen": 3, "d0": "é{}"}, True),
+        ({"PartitionKey": "a~2Fb", "RowKey": "state"}, False),  # an escaped id: the SDK quotes it
+        ({"PartitionKey": "has space", "RowKey": "state"}, False),
+        ({"PartitionKey": "p", "RowKey": "state", "gen": 2**31}, False),  # an Int64
+        ({"PartitionKey": "p", "RowKey": "state", "flag": True}, False),
+        ({"PartitionKey": "p", "RowKey": "state", "x": 1.5}, False),
+    ],
+)
+def test_only_plain_state_rows_are_written_directly(entity: dict, direct: bool) -> None:
+    assert StateRowWriter.fits(entity) is direct
