@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from devhost import sdk_speedups
 from devhost.activities import ActivityInvoker, ActivityRunner
 from devhost.app_loader import AppLoadError, FunctionIndex, load_app
 from devhost.clock import Clock, ScaledClock, WallClock
@@ -147,6 +148,8 @@ def load(args: argparse.Namespace) -> tuple[FunctionIndex, HostConfig]:
         raise StartupError(f"cannot read {app_dir / 'host.json'}: {error}") from error
     try:
         functions = load_app(path)
+        # HTTP and timer functions run in this process: their durable clients parse statuses.
+        sdk_speedups.install()
     except AppLoadError as error:
         raise StartupError(f"cannot load the app: {error}") from error
     except Exception as error:  # e.g. get_functions() refusing duplicate function names

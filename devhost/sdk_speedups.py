@@ -6,6 +6,10 @@ every timestamp in one fixed format, so it hands the SDK a parser that reads tha
 (and remembers what it read) and gives any other text to dateutil. The result is the same
 ``datetime``, in the zone dateutil itself gives a trailing "Z".
 
+The status the durable client reads (DurableOrchestrationStatus) parses its created and
+last-updated times the same way; devhost's status API writes them in whole seconds, which the
+same parser reads directly (a poll of an order spent a sixth of its CPU in dateutil).
+
 The SDK also builds a new namedtuple class in every TaskOrchestrationExecutor, i.e. on every
 episode (a sixth of the order saga's episode CPU); devhost lets that module's ``namedtuple``
 return the class it built before for the same name and fields.
@@ -28,15 +32,16 @@ from dateutil.parser import parse as dateutil_parse  # type: ignore[import-untyp
 
 log = logging.getLogger("devhost")
 
-# devhost's history timestamps: devhost.history.format_timestamp.
-_DEVHOST_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+# devhost's history timestamps (devhost.history.format_timestamp) and its status API's times
+# (devhost.http.status.api_time, whole seconds as the extension writes them).
+_DEVHOST_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z$")
 # The zone the installed dateutil gives a trailing "Z" (tzutc in 2.x), used as it is.
 _ZONE_OF_Z = dateutil_parse("2000-01-01T00:00:00.000000Z").tzinfo
 
 
 @functools.lru_cache(maxsize=65536)
 def parse_timestamp(text: str) -> datetime:
-    """dateutil.parser.parse(text), fast for devhost's own timestamp format."""
+    """dateutil.parser.parse(text), fast for devhost's own timestamp formats."""
     if _DEVHOST_FORMAT.match(text):
         return datetime.fromisoformat(text[:-1]).replace(tzinfo=_ZONE_OF_Z)
     return dateutil_parse(text)
@@ -57,12 +62,19 @@ def install() -> bool:
     namedtuple classes through ``cached_namedtuple``; False (and a warning) for each this SDK
     version no longer does as devhost expects (that one is left unchanged)."""
     # Loads the modules below.
+    import azure.durable_functions.models.DurableOrchestrationStatus
     import azure.durable_functions.models.history
     import azure.durable_functions.models.TaskOrchestrationExecutor  # noqa: F401
 
     replaced = [
         _replace(
             "azure.durable_functions.models.history.HistoryEvent",
+            "dt_parse",
+            dateutil_parse,
+            _uncached_or_cached,
+        ),
+        _replace(
+            "azure.durable_functions.models.DurableOrchestrationStatus",
             "dt_parse",
             dateutil_parse,
             _uncached_or_cached,

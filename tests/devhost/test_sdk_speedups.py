@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from devhost.history import format_timestamp
+from devhost.http.status import api_time
 from devhost.sdk_speedups import install, parse_timestamp
 
 INSTANTS = st.datetimes(
@@ -24,6 +25,24 @@ def test_devhost_timestamps_parse_as_dateutil_parses_them(instant: datetime) -> 
     fast, reference = parse_timestamp(text), dateutil_parse(text)
     assert fast == reference
     assert repr(fast) == repr(reference)  # same fields, same kind of zone
+
+
+@given(INSTANTS)
+def test_status_times_parse_as_dateutil_parses_them(instant: datetime) -> None:
+    text = api_time(instant)
+    assert repr(parse_timestamp(text)) == repr(dateutil_parse(text))
+
+
+def test_the_sdks_status_parses_its_times_through_the_replaced_name() -> None:
+    assert install()
+    from azure.durable_functions.models.DurableOrchestrationStatus import (
+        DurableOrchestrationStatus,
+    )
+
+    status = DurableOrchestrationStatus(createdTime="2026-11-27T01:02:03Z")
+    assert repr(status.created_time) == repr(dateutil_parse("2026-11-27T01:02:03Z"))
+    module = sys.modules["azure.durable_functions.models.DurableOrchestrationStatus"]
+    assert module.dt_parse is not dateutil_parse
 
 
 def test_other_texts_go_to_dateutil() -> None:
