@@ -108,8 +108,10 @@ class LoopbackTransport(HttpTransport):
     ) -> tuple[http.client.HTTPConnection, bool]:
         connections = self._connections()
         connection = connections.get(address)
-        if connection is not None:
+        if connection is not None and connection.sock is not None:
             return connection, True
+        if connection is not None:  # the server asked to close it after its last answer
+            self._drop(address)
         connection = http.client.HTTPConnection(*address, timeout=connect_timeout)
         try:
             connection.connect()

@@ -91,6 +91,18 @@ def test_a_connection_the_server_closed_is_replaced_without_an_error(
     assert lean.get_entity("p", "a")["RowKey"] == "a"
 
 
+def test_a_connection_closed_after_an_answer_is_opened_again(
+    pair: tuple[TableClient, TableClient], transport: LoopbackTransport
+) -> None:
+    """As after an answer with `Connection: close`: http.client closed it, the next call opens
+    another."""
+    _, lean = pair
+    lean.create_entity({"PartitionKey": "p", "RowKey": "b"})
+    for connection in transport._connections().values():
+        connection.close()
+    assert lean.get_entity("p", "b")["RowKey"] == "b"
+
+
 def test_threads_have_connections_of_their_own(pair: tuple[TableClient, TableClient]) -> None:
     _, lean = pair
     errors: list[BaseException] = []
