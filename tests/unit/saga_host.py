@@ -22,6 +22,11 @@ def fake_app(host: DevHost) -> ModuleType:
     return sys.modules[function.__module__]
 
 
+def journal(fakes: ModuleType, instance_id: str) -> list[tuple[str, str]]:
+    """(activity, what it did) for one instance, in the order the fake activities ran."""
+    return [(name, done) for name, key, done in fakes.journal if key.startswith(instance_id)]
+
+
 def events(host: DevHost, instance_id: str, kind: EventType) -> list[dict[str, Any]]:
     """The instance's history events of one kind."""
     return [e for e in host.state(instance_id).history if e["EventType"] == kind]

@@ -8,14 +8,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from devhost.history import EventType
 from devhost.instance import COMPLETED, FAILED
 from devhost.testing import DevHost
+from tests.unit.saga_host import fake_app, scheduled
 
 APP = Path(__file__).parent / "apps" / "chain"
 UNDOS = ("unbook", "refund", "release")
@@ -24,7 +23,7 @@ UNDOS = ("unbook", "refund", "release")
 @pytest.fixture
 def host() -> Iterator[DevHost]:
     with DevHost(APP) as running:
-        fakes(running).reset()
+        fake_app(running).reset()
         yield running
 
 
@@ -36,21 +35,11 @@ def dropped(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def fakes(host: DevHost) -> ModuleType:
-    function = host.functions.activities["reserve"].get_user_function()
-    return sys.modules[function.__module__]
-
-
-def scheduled(host: DevHost, instance_id: str) -> list[str]:
-    history = host.state(instance_id).history
-    return [e["Name"] for e in history if e["EventType"] == EventType.TASK_SCHEDULED]
-
-
 def effects(host: DevHost, instance_id: str) -> list[str]:
     """The activities whose effect took place, in order, each at most once (keys dedupe)."""
     return [
         name
-        for name, key, done in fakes(host).journal
+        for name, key, done in fake_app(host).journal
         if key.startswith(f"{instance_id}:") and done == "applied"
     ]
 
@@ -119,7 +108,7 @@ class TestTheTrapAndTheFix:
         host.wait_for(chain)
         assert host.output(chain)["status"] == "Compensated"
         assert undone(host, chain) == ["unbook", "refund", "release"]
-        journal = [(name, done) for name, key, done in fakes(host).journal if chain in key]
+        journal = [(name, done) for name, key, done in fake_app(host).journal if chain in key]
         assert ("unbook", "repeat") in journal  # the lost reply: delivered twice, applied once
         assert ("refund", "fault") in journal
 

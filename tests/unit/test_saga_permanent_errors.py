@@ -17,7 +17,8 @@ import pytest
 
 from devhost.history import EventType
 from devhost.instance import COMPLETED
-from devhost.testing import DevHost, VirtualClock
+from devhost.testing import DevHost
+from tests.unit.saga_host import clock, events, journal, scheduled, step
 
 APP = Path(__file__).parent / "apps" / "permanent"
 
@@ -39,32 +40,10 @@ def fake_app(host: DevHost) -> ModuleType:
     return sys.modules[function.__module__]
 
 
-def journal(fakes: ModuleType, instance_id: str) -> list[tuple[str, str]]:
-    """(activity, what it did) for one instance, in the order the activities ran."""
-    return [(name, done) for name, key, done in fakes.journal if key.startswith(instance_id)]
-
-
-def events(host: DevHost, instance_id: str, kind: EventType) -> list[dict[str, Any]]:
-    return [e for e in host.state(instance_id).history if e["EventType"] == kind]
-
-
-def scheduled(host: DevHost, instance_id: str) -> list[str]:
-    return [e["Name"] for e in events(host, instance_id, EventType.TASK_SCHEDULED)]
-
-
-def step(host: DevHost, instance_id: str, name: str) -> dict[str, Any]:
-    return next(s for s in host.custom_status(instance_id)["steps"] if s["name"] == name)
-
-
 def run_to_end(host: DevHost, saga_input: dict[str, Any]) -> str:
     instance_id = host.start("order", saga_input)
     assert host.wait_for(instance_id).runtime_status == COMPLETED
     return instance_id
-
-
-def clock(host: DevHost) -> VirtualClock:
-    assert isinstance(host.clock, VirtualClock)
-    return host.clock
 
 
 PERMANENT = {

@@ -24,6 +24,7 @@ from tests.unit.saga_host import (
     clock,
     events,
     eventually,
+    journal,
     move_clock,
     parse_time,
     scheduled,
@@ -34,11 +35,6 @@ COMPENSATIONS = {"release_stock", "unpick_a", "unpick_b", "refund"}
 
 
 # ---------------------------------------------------------------------- reading the evidence
-
-
-def journal(fakes: ModuleType, instance_id: str) -> list[tuple[str, str]]:
-    """(activity, what it did) for one instance, in the order the activities ran."""
-    return [(name, done) for name, key, done in fakes.journal if key.startswith(instance_id)]
 
 
 def compensations_run(fakes: ModuleType, instance_id: str) -> list[str]:
