@@ -79,29 +79,21 @@ class LoopbackTransport(HttpTransport):
         body = _body(request)
         headers = dict(request.headers)
         address = (url.hostname, url.port or 80)
-        connection, reused = self._connection(address, connect_timeout)
-        try:
-            connection.sock.settimeout(read_timeout)
-            answer = _exchange(connection, request.method, target, body, headers)
-        except _STALE as error:
-            self._drop(address)
-            if not reused:
-                raise ServiceResponseError(error, error=error) from error
-            connection, _ = self._connection(address, connect_timeout)
-            connection.sock.settimeout(read_timeout)
+        while True:  # twice at most: after a stale connection, the next one is new
+            connection, reused = self._connection(address, connect_timeout)
             try:
+                connection.sock.settimeout(read_timeout)
                 answer = _exchange(connection, request.method, target, body, headers)
             except _STALE as error:
                 self._drop(address)
+                if reused:
+                    continue
                 raise ServiceResponseError(error, error=error) from error
             except BaseException:
                 self._drop(address)
                 raise
-        except BaseException:
-            self._drop(address)
-            raise
-        status, reason, response_headers, content = answer
-        return LoopbackResponse(request, status, reason, response_headers, content)
+            status, reason, response_headers, content = answer
+            return LoopbackResponse(request, status, reason, response_headers, content)
 
     def _connection(
         self, address: tuple[str, int], connect_timeout: float

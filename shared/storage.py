@@ -140,10 +140,11 @@ def client_options(connection_string: str) -> dict[str, Any]:
     environment's proxy and netrc settings (their lookup alone was a fifth of a request's CPU)
     and, over plain HTTP (Azurite), goes through `LoopbackTransport` (half a request's CPU);
     anything else keeps the SDK's defaults."""
-    if not is_local(connection_string):
+    endpoint = urlsplit(_table_endpoint(connection_string))
+    if endpoint.hostname not in _LOOPBACK:
         return {}
     if (
-        urlsplit(_table_endpoint(connection_string)).scheme != "http"
+        endpoint.scheme != "http"
         # The SDK's own transaction code reads multipart answers through azure-core's private
         # response classes: with it (see shared.table_batch) the SDK's transport stays.
         or table_client_class() is not LeanBatchTableClient
