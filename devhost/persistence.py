@@ -83,15 +83,13 @@ class Persistence:
     ) -> None:
         """Write ``state`` now, with ``new_events`` (just appended to its history) and anything
         deferred before them."""
-        self._note(state.instance_id, new_events, history_reset)
-        self._latest[state.instance_id] = state
+        self._note(state, new_events, history_reset)
         await self._write(state)
 
     def defer(self, state: InstanceState, new_events: list[dict[str, Any]]) -> None:
         """Write ``state`` within ``checkpoint_delay`` seconds (at once when that is 0)."""
         instance_id = state.instance_id
-        self._note(instance_id, new_events, False)
-        self._latest[instance_id] = state
+        self._note(state, new_events, False)
         if instance_id not in self._due:
             loop = asyncio.get_running_loop()
             self._due[instance_id] = loop.call_later(
@@ -124,7 +122,9 @@ class Persistence:
             task.cancel()
         await asyncio.gather(*self._flushes, return_exceptions=True)
 
-    def _note(self, instance_id: str, new_events: list[dict[str, Any]], reset: bool) -> None:
+    def _note(self, state: InstanceState, new_events: list[dict[str, Any]], reset: bool) -> None:
+        instance_id = state.instance_id
+        self._latest[instance_id] = state
         if reset:
             self._reset.add(instance_id)
             self._unsaved[instance_id] = []
