@@ -1,13 +1,15 @@
-"""An HTTP transport for the Table SDK's calls to storage on this machine (Azurite), on http.client.
+"""An HTTP transport for the Table SDK's calls to storage on this machine (Azurite): one socket
+per thread, answers parsed by httptools.
 
-The SDK's default transport goes through requests, urllib3 and http.client's email-based header
-parser (which compiles a new regular expression for every multipart answer), about half of a
-Table call's CPU when the server is on loopback: a point read costs the app's process 2.3 ms
-that way against 1.1 ms here, a ledger commit 3.2 ms against 1.6 ms
-(`benchmarks/table_calls.py`). This transport implements azure-core's public ``HttpTransport`` and
-returns azure-core's public ``HttpResponse``, so the SDK's pipeline (signing, retries, errors) is
-unchanged; it is used only for plain-HTTP endpoints on loopback (`shared.storage` picks it), never
-for Azure, where the SDK's own transport and its proxy, TLS and pooling settings apply.
+The SDK's default transport goes through requests, urllib3 and http.client, whose header parser
+runs the email package over every answer and compiles a new regular expression for each multipart
+one (every batch answer has its own boundary): most of a Table call's CPU when the server is on
+loopback. ``benchmarks/table_calls.py`` measures a point read and a ledger commit both ways. This
+transport implements azure-core's public ``HttpTransport`` and returns azure-core's public
+``HttpResponse``, so the SDK's pipeline (signing, retries, errors) is unchanged; it is used only
+for plain-HTTP endpoints on loopback (`shared.storage` picks it), never for Azure, where the SDK's
+own transport and its proxy, TLS and pooling settings apply. httptools (llhttp, the parser behind
+uvicorn) does the HTTP/1.1 parsing; a request is written in one send.
 
 One keep-alive connection per thread (the SDK client is shared by the Functions worker's
 threads). A request that fails on a reused connection before any answer came back is sent once
@@ -16,7 +18,6 @@ more on a new one: the server closed the idle connection, so it never saw the re
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 import threading
@@ -25,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import httptools
 from azure.core.exceptions import (
     HttpResponseError,
     ServiceRequestError,
@@ -39,8 +41,11 @@ from azure.core.utils import CaseInsensitiveDict
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 # azure-core's defaults for connection_timeout and read_timeout.
 DEFAULT_TIMEOUT_SECONDS = 300.0
-# What an idle keep-alive connection the server has closed looks like on the next request.
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+_RECEIVE_BYTES = 65536
+
+
+class _Stale(Exception):
+    """The connection ended before any byte of the answer: the server had closed it."""
 
 
 class LoopbackTransport(HttpTransport):
@@ -49,7 +54,7 @@ class LoopbackTransport(HttpTransport):
     def __init__(self) -> None:
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._all: list[http.client.HTTPConnection] = []
+        self._all: list[_Connection] = []
         # A client dropped without close() still closes its sockets (no ResourceWarning).
         weakref.finalize(self, _close_all, self._all)
 
@@ -76,15 +81,13 @@ class LoopbackTransport(HttpTransport):
         connect_timeout = float(kwargs.get("connection_timeout") or DEFAULT_TIMEOUT_SECONDS)
         read_timeout = float(kwargs.get("read_timeout") or DEFAULT_TIMEOUT_SECONDS)
         target = url.path + (f"?{url.query}" if url.query else "")
-        body = _body(request)
-        headers = dict(request.headers)
+        message = _request_bytes(request, target, url.netloc)
         address = (url.hostname, url.port or 80)
         while True:  # twice at most: after a stale connection, the next one is new
             connection, reused = self._connection(address, connect_timeout)
             try:
-                connection.sock.settimeout(read_timeout)
-                answer = _exchange(connection, request.method, target, body, headers)
-            except _STALE as error:
+                answer = connection.exchange(message, read_timeout, request.method == "HEAD")
+            except _Stale as error:
                 self._drop(address)
                 if reused:
                     continue
@@ -92,32 +95,33 @@ class LoopbackTransport(HttpTransport):
             except BaseException:
                 self._drop(address)
                 raise
-            status, reason, response_headers, content = answer
+            status, reason, response_headers, content, keep_alive = answer
+            if not keep_alive:
+                self._drop(address)
             return LoopbackResponse(request, status, reason, response_headers, content)
 
     def _connection(
         self, address: tuple[str, int], connect_timeout: float
-    ) -> tuple[http.client.HTTPConnection, bool]:
+    ) -> tuple[_Connection, bool]:
         connections = self._connections()
         connection = connections.get(address)
         if connection is not None and connection.sock is not None:
             return connection, True
-        if connection is not None:  # the server asked to close it after its last answer
+        if connection is not None:  # closed since its last answer
             self._drop(address)
-        connection = http.client.HTTPConnection(*address, timeout=connect_timeout)
         try:
-            connection.connect()
+            sock = socket.create_connection(address, timeout=connect_timeout)
         except TimeoutError as error:
             raise ServiceRequestTimeoutError(error, error=error) from error
         except OSError as error:
             raise ServiceRequestError(error, error=error) from error
-        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        connections[address] = connection
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection = connections[address] = _Connection(sock)
         with self._lock:
             self._all.append(connection)
         return connection, False
 
-    def _connections(self) -> dict[tuple[str, int], http.client.HTTPConnection]:
+    def _connections(self) -> dict[tuple[str, int], _Connection]:
         """This thread's open connections, by (host, port)."""
         connections = getattr(self._local, "connections", None)
         if connections is None:
@@ -133,34 +137,101 @@ class LoopbackTransport(HttpTransport):
                     self._all.remove(connection)
 
 
-def _close_all(connections: list[http.client.HTTPConnection]) -> None:
+def _close_all(connections: list[_Connection]) -> None:
     for connection in connections:
         connection.close()
     connections.clear()
 
 
-def _exchange(
-    connection: http.client.HTTPConnection,
-    method: str,
-    target: str,
-    body: bytes | None,
-    headers: dict[str, str],
-) -> tuple[int, str, CaseInsensitiveDict, bytes]:
-    """Send the request and read the whole answer; errors as azure-core's transports raise them
-    (a stale connection's errors pass through, for the caller to send again)."""
-    try:
-        connection.request(method, target, body=body, headers=headers)
-        response = connection.getresponse()
-        content = response.read()
-    except _STALE:
-        raise
-    except TimeoutError as error:
-        raise ServiceResponseTimeoutError(error, error=error) from error
-    except (OSError, http.client.HTTPException) as error:
-        raise ServiceResponseError(error, error=error) from error
-    if response.will_close:
-        connection.close()  # http.client reconnects on the next request
-    return response.status, response.reason, CaseInsensitiveDict(response.getheaders()), content
+def _request_bytes(request: HttpRequest, target: str, host: str) -> bytes:
+    body = _body(request)
+    headers = dict(request.headers)
+    if not any(name.lower() == "host" for name in headers):
+        headers["Host"] = host
+    if body is not None and not any(name.lower() == "content-length" for name in headers):
+        headers["Content-Length"] = str(len(body))
+    lines = [f"{request.method} {target} HTTP/1.1"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    return head + body if body else head
+
+
+class _Connection:
+    """One keep-alive connection: a request out, its whole answer back."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock: socket.socket | None = sock
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def exchange(
+        self, message: bytes, read_timeout: float, head: bool = False
+    ) -> tuple[int, str, CaseInsensitiveDict, bytes, bool]:
+        """Send the request and read the whole answer: (status, reason, headers, body,
+        keep-alive). Errors as azure-core's transports raise them; _Stale when the connection
+        ended before any answer (the caller sends again)."""
+        sock = self.sock
+        assert sock is not None
+        answer = _Answer(bodiless=head)
+        parser = answer.parser = httptools.HttpResponseParser(answer)
+        received = False
+        try:
+            sock.settimeout(read_timeout)
+            sock.sendall(message)
+            while not answer.complete:
+                data = sock.recv(_RECEIVE_BYTES)
+                if not data:
+                    if not received:
+                        raise _Stale("the connection was closed before an answer")
+                    raise ServiceResponseError("the connection was closed mid-answer")
+                received = True
+                parser.feed_data(data)
+        except (ConnectionResetError, BrokenPipeError) as error:
+            if not received:
+                raise _Stale(str(error)) from error
+            raise ServiceResponseError(error, error=error) from error
+        except TimeoutError as error:
+            raise ServiceResponseTimeoutError(error, error=error) from error
+        except (OSError, httptools.HttpParserError) as error:
+            raise ServiceResponseError(error, error=error) from error
+        headers = CaseInsensitiveDict(answer.headers)
+        body = b"".join(answer.body)
+        return parser.get_status_code(), answer.reason, headers, body, answer.keep_alive
+
+
+class _Answer:
+    """httptools' callbacks, collecting one answer."""
+
+    def __init__(self, bodiless: bool) -> None:
+        self._bodiless = bodiless  # an answer to HEAD: its Content-Length describes no body
+        self.reason = ""
+        self.headers: list[tuple[str, str]] = []
+        self.body: list[bytes] = []
+        self.complete = False
+        self.keep_alive = False
+        self.parser: httptools.HttpResponseParser | None = None
+
+    def on_status(self, status: bytes) -> None:
+        self.reason += status.decode("latin-1")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        if self._bodiless:
+            self.on_message_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        # Asked now: once the message is complete the parser starts over and forgets.
+        assert self.parser is not None
+        self.keep_alive = self.parser.should_keep_alive()
+        self.complete = True
 
 
 def _body(request: HttpRequest) -> bytes | None:

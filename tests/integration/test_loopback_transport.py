@@ -1,4 +1,4 @@
-"""LoopbackTransport: the Table SDK over http.client answers as over its own transport (Azurite),
+"""LoopbackTransport: the Table SDK over it answers as over its own transport (Azurite),
 survives a closed keep-alive connection, and fails as azure-core's transports fail."""
 
 from __future__ import annotations
@@ -79,6 +79,19 @@ def test_service_errors_are_the_sdk_errors(pair: tuple[TableClient, TableClient]
         lean.create_entity({"PartitionKey": "p", "RowKey": "once"})
 
 
+def test_calls_in_a_row_share_one_keep_alive_connection(
+    pair: tuple[TableClient, TableClient], transport: LoopbackTransport
+) -> None:
+    _, lean = pair
+    lean.create_entity({"PartitionKey": "p", "RowKey": "k"})
+    (first,) = transport._connections().values()
+    socket_before = first.sock
+    for _ in range(3):
+        lean.get_entity("p", "k")
+    assert list(transport._connections().values()) == [first]
+    assert first.sock is socket_before is not None
+
+
 def test_a_connection_the_server_closed_is_replaced_without_an_error(
     pair: tuple[TableClient, TableClient], transport: LoopbackTransport
 ) -> None:
@@ -94,8 +107,8 @@ def test_a_connection_the_server_closed_is_replaced_without_an_error(
 def test_a_connection_closed_after_an_answer_is_opened_again(
     pair: tuple[TableClient, TableClient], transport: LoopbackTransport
 ) -> None:
-    """As after an answer with `Connection: close`: http.client closed it, the next call opens
-    another."""
+    """As after an answer with `Connection: close`: the transport closed it, the next call
+    opens another."""
     _, lean = pair
     lean.create_entity({"PartitionKey": "p", "RowKey": "b"})
     for connection in transport._connections().values():
@@ -138,6 +151,56 @@ def test_a_server_that_never_answers_is_a_response_timeout() -> None:
         url = f"http://127.0.0.1:{server.getsockname()[1]}/x"
         with pytest.raises(ServiceResponseError):
             LoopbackTransport().send(HttpRequest("GET", url), read_timeout=0.2)
+
+
+def _serve_once(answer: bytes) -> tuple[str, list[bytes]]:
+    """A server on loopback that reads one request, writes ``answer`` raw, and closes; the URL
+    and, once it has run, the request it read."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    requests: list[bytes] = []
+
+    def serve() -> None:
+        with server, server.accept()[0] as peer:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += peer.recv(4096)
+            requests.append(request)
+            peer.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{server.getsockname()[1]}/x?y=1", requests
+
+
+@pytest.mark.parametrize(
+    ("method", "answer", "content"),
+    [
+        ("GET", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde"
+         b"\r\n0\r\n\r\n", b"abcde"),
+        ("GET", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", b"ok"),
+        ("HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", b""),
+    ],
+)  # fmt: skip
+def test_answers_are_read_whole_and_a_closing_connection_is_not_kept(
+    method: str, answer: bytes, content: bytes
+) -> None:
+    url, requests = _serve_once(answer)
+    transport = LoopbackTransport()
+    response = transport.send(HttpRequest(method, url, headers={"x-ms-a": "b"}), read_timeout=5)
+    assert (response.status_code, response.reason, response.content) == (200, "OK", content)
+    assert requests[0].startswith(f"{method} /x?y=1 HTTP/1.1\r\n".encode())
+    assert b"\r\nx-ms-a: b\r\n" in requests[0] and b"\r\nHost: 127.0.0.1:" in requests[0]
+    # Chunked and HEAD answers leave the connection open (the server closes it after);
+    # `Connection: close` makes the transport drop it at once.
+    kept = [c for c in transport._connections().values() if c.sock is not None]
+    assert len(kept) == (0 if b"close" in answer else 1)
+
+
+def test_an_answer_cut_short_is_a_response_error() -> None:
+    url, _ = _serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+    with pytest.raises(ServiceResponseError):
+        LoopbackTransport().send(HttpRequest("GET", url), read_timeout=5)
 
 
 @pytest.mark.parametrize(
