@@ -57,6 +57,8 @@ log = logging.getLogger("devhost")
 
 # Work an episode may schedule and still have its checkpoint written a little later.
 DEFERRABLE_WORK = frozenset({"activity", "timer"})
+# (runtime status last written, status after the episode) for which its checkpoint may wait.
+_DEFERRABLE_STATUS_CHANGES = frozenset({(RUNNING, RUNNING), (PENDING, RUNNING)})
 
 
 @dataclass
@@ -281,17 +283,18 @@ class TaskHub(ManagementOperations):
         self._after_save(state, to_dispatch)
 
     def _may_defer(self, state: InstanceState, to_dispatch: list[PendingWork]) -> bool:
-        """Whether this episode's checkpoint may wait (see Persistence): only while its runtime
-        status stays as last written (a change shows at once, as the first episode's Running
-        does on Azure) and what it scheduled stays inside the instance. A start of another
-        instance, or an ending its parent hears of, is written first, so no other instance ever
-        acts on something a crash could take back."""
+        """Whether this episode's checkpoint may wait (see Persistence): only while the instance
+        goes on running (an ending is written at once; the first episode's Pending to Running
+        may wait, as it shows on Azure only once that episode's checkpoint is committed) and
+        what it scheduled stays inside the instance. A start of another instance, or an ending
+        its parent hears of, is written first, so no other instance ever acts on something a
+        crash could take back."""
         if self.persistence.checkpoint_delay <= 0 or state.is_terminal:
             return False
         written = self.persistence.published.get(state.instance_id)
         return (
             written is not None
-            and written.runtime_status == state.runtime_status
+            and (written.runtime_status, state.runtime_status) in _DEFERRABLE_STATUS_CHANGES
             and all(work.kind in DEFERRABLE_WORK for work in to_dispatch)
         )
 

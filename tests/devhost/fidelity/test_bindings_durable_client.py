@@ -82,7 +82,10 @@ def test_a_timer_function_starts_an_orchestration_with_its_client(base_url: str)
 def test_an_activity_reads_its_own_instance_through_its_client(base_url: str) -> None:
     status, started = call("POST", f"{base_url}/api/start/ask_own_status")
     assert status == 202
-    assert finished(started["statusQueryGetUri"])["output"] == "Running"
+    # The activity was sent before its scheduling episode's checkpoint (Running) was committed
+    # (AzureStorageOrchestrationService.cs, CompleteTaskOrchestrationWorkItemAsync), so it may
+    # still read the creation's Pending, as devhost's deferred checkpoint lets it.
+    assert finished(started["statusQueryGetUri"])["output"] in {"Pending", "Running"}
 
 
 def test_an_http_function_starts_an_orchestration_with_its_client(base_url: str) -> None:
