@@ -17,7 +17,9 @@ Reported, for the orders placed after the ramp-up:
 - ``latency``: POST sent to saga finished, by the timestamp of the instance's ExecutionCompleted
   history event (read through the durable HTTP API once the run is over; server and client share
   the machine's clock), so the polling interval does not inflate it; ``seen_latency`` runs up to
-  the poll that saw the final status;
+  the poll that saw the final status; both count from the first POST, so an order the host's
+  HTTP throttle turned away (429) and that was sent again a second later counts its wait;
+- ``too_busy_answers``: 429s the throttle gave the measured orders' POSTs and polls;
 - ``cpu_ms_per_order`` of devhost (with its worker processes), Azurite and this load client
   (Linux only), measured over the whole run, and their ``total``;
 - ``books_balance``: stock and balances moved by exactly the completed orders (none lost or
@@ -56,6 +58,9 @@ from devhost.azurite import ensure_azurite  # noqa: E402
 from devhost.process import DevHostProcess  # noqa: E402
 
 FINISHED = {"Completed", "Compensated", "Cancelled", "Failed"}
+# The host's answer when its HTTP throttle turns a request away; it says no Retry-After.
+TOO_BUSY = 429
+TOO_BUSY_WAIT_SECONDS = 1.0
 SKUS, CUSTOMERS = 20, 50
 PRICE_CENTS = 100
 BURST_FACTOR, BURST_SECONDS, RECOVERY_SECONDS = 1.5, 30.0, 60.0
@@ -78,6 +83,7 @@ class Outcome:
     sent: float  # epoch seconds when the POST was sent
     seen: float  # epoch seconds when a poll first showed the final status
     status: str
+    too_busy: int  # 429 answers on the way (the host's HTTP throttle), each waited out
 
 
 async def one_order(
@@ -90,25 +96,39 @@ async def one_order(
         "shippingAddress": {"country": "NL"},
     }
     headers = {"Idempotency-Key": uuid.uuid4().hex}
-    async with http.post("/api/orders", json=body, headers=headers) as response:
-        response.raise_for_status()
-        order_id = (await response.json())["orderId"]
-        wait = poll_seconds or float(response.headers["Retry-After"])
+    too_busy = 0
+    while True:  # a 429 started nothing: the same order again later, under the same key
+        async with http.post("/api/orders", json=body, headers=headers) as response:
+            if response.status != TOO_BUSY:
+                response.raise_for_status()
+                order_id = (await response.json())["orderId"]
+                wait = poll_seconds or float(response.headers["Retry-After"])
+                break
+        too_busy += 1
+        await asyncio.sleep(TOO_BUSY_WAIT_SECONDS)
     while True:
         await asyncio.sleep(wait)
         async with http.get(f"/api/orders/{order_id}") as response:
+            if response.status == TOO_BUSY:
+                too_busy += 1
+                wait = max(wait, TOO_BUSY_WAIT_SECONDS)
+                continue
             order = await response.json()
             # As the API asks: a GET of an unfinished order says when to look again.
             wait = poll_seconds or float(response.headers.get("Retry-After", wait))
         if order["status"] in FINISHED:
-            return Outcome(order_id, sent, time.time(), order["status"])
+            return Outcome(order_id, sent, time.time(), order["status"], too_busy)
 
 
 async def finished_at(http: aiohttp.ClientSession, order_id: str) -> float:
     """Epoch seconds of the instance's ExecutionCompleted event (microsecond timestamps)."""
     url = f"/runtime/webhooks/durabletask/instances/{order_id}?showHistory=true"
-    async with http.get(url) as response:
-        history = (await response.json())["historyEvents"]
+    while True:
+        async with http.get(url) as response:
+            if response.status != TOO_BUSY:
+                history = (await response.json())["historyEvents"]
+                break
+        await asyncio.sleep(TOO_BUSY_WAIT_SECONDS)
     stamp = next(e["Timestamp"] for e in history if e["EventType"] == "ExecutionCompleted")
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
@@ -364,6 +384,7 @@ def report(
         "completed_per_second": round((len(finishes) - 1) / (finishes[-1] - finishes[0]), 1),
         "latency": summary(latencies),
         "seen_latency": summary([outcome.seen - outcome.sent for outcome in outcomes]),
+        "too_busy_answers": sum(outcome.too_busy for outcome in outcomes),
         "cpu_ms_per_order": cpu,
         "books_balance": result.books_balance,
         "poll_ms": poll_ms or "Retry-After",

@@ -19,6 +19,24 @@ class HostConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class ThrottleSettings:
+    """extensions.http's throttles in host.json (see devhost.http.throttle): -1, the default,
+    means no limit."""
+
+    max_outstanding_requests: int = -1
+    max_concurrent_requests: int = -1
+    dynamic_throttles_enabled: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return (
+            self.max_outstanding_requests > 0
+            or self.max_concurrent_requests > 0
+            or self.dynamic_throttles_enabled
+        )
+
+
+@dataclass(frozen=True)
 class HostConfig:
     """The host.json settings devhost honours."""
 
@@ -32,6 +50,7 @@ class HostConfig:
     default_version: str | None = None
     version_match_strategy: str = "CurrentOrOlder"
     version_failure_strategy: str = "Reject"
+    throttle: ThrottleSettings = ThrottleSettings()
 
     @property
     def replaces_running_instances(self) -> bool:
@@ -45,7 +64,8 @@ class HostConfig:
         data = read_host_json(path)
         extensions = data.get("extensions", {})
         durable = extensions.get("durableTask", {})
-        prefix = extensions.get("http", {}).get("routePrefix", "api")
+        http = extensions.get("http", {})
+        prefix = http.get("routePrefix", "api")
         return cls(
             route_prefix=prefix.strip("/"),
             hub_name=_expand(durable.get("hubName", DEFAULT_HUB_NAME)),
@@ -59,6 +79,11 @@ class HostConfig:
             default_version=durable.get("defaultVersion"),
             version_match_strategy=str(durable.get("versionMatchStrategy", "CurrentOrOlder")),
             version_failure_strategy=str(durable.get("versionFailureStrategy", "Reject")),
+            throttle=ThrottleSettings(
+                max_outstanding_requests=int(http.get("maxOutstandingRequests", -1)),
+                max_concurrent_requests=int(http.get("maxConcurrentRequests", -1)),
+                dynamic_throttles_enabled=_flag(http.get("dynamicThrottlesEnabled", False)),
+            ),
         )
 
 
@@ -101,6 +126,11 @@ def _without_comments_and_trailing_commas(text: str) -> str:
         return match.group() if match.group().startswith('"') else ""
 
     return _TRAILING_COMMAS.sub(keep_strings, _COMMENTS.sub(keep_strings, text))
+
+
+def _flag(value: object) -> bool:
+    """A host.json boolean: JSON true/false, or the strings "true"/"false" (Json.NET reads both)."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
 def _expand(value: str) -> str:

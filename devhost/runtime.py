@@ -106,6 +106,15 @@ class TaskHub(ManagementOperations):
         # CPU spent inside orchestrator episodes (SDK replay + user code), per orchestrator.
         self.orchestrator_cpu_seconds: dict[str, float] = defaultdict(float)
 
+    def queue_delay(self) -> float:
+        """Seconds the oldest activity or episode has waited for a worker process (0 when none
+        waits, or when they run in this process)."""
+        waits = (
+            getattr(runner, "oldest_wait", None)
+            for runner in (self.dispatcher.runner, self._episodes)
+        )
+        return max((wait() for wait in waits if wait is not None), default=0.0)
+
     # ----------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:

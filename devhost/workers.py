@@ -152,6 +152,8 @@ class WorkerPool:
         self._workers: set[_Worker] = set()
         self._starting: set[asyncio.Task[None]] = set()
         self._closed = False
+        # When each invocation now waiting for an idle worker began to wait, by a token.
+        self._waiting: dict[object, float] = {}
 
     async def start(self) -> None:
         """Start every worker now (each imports the app) rather than on the first activities."""
@@ -176,6 +178,12 @@ class WorkerPool:
         # A busy worker's pipe is closed by its caller, once the loop stops watching it.
         while not self._idle.empty():
             self._idle.get_nowait().conn.close()
+
+    def oldest_wait(self) -> float:
+        """Seconds the longest-waiting invocation has waited for a worker (0 when none waits)."""
+        if not self._waiting:
+            return 0.0
+        return time.monotonic() - min(self._waiting.values())
 
     async def run(self, name: str, function: Any, input_text: str | None) -> ActivityOutcome:
         try:
@@ -207,7 +215,12 @@ class WorkerPool:
 
     async def _call(self, kind: str, name: str, text: str | None) -> tuple[Any, str | None]:
         """The worker's (header, body) answer."""
-        worker = await self._idle.get()
+        token = object()
+        self._waiting[token] = time.monotonic()
+        try:
+            worker = await self._idle.get()
+        finally:
+            del self._waiting[token]
         try:
             _blocking(worker.conn)  # a message larger than the pipe buffer goes out whole
             worker.conn.send_bytes(frame([kind, name], text))

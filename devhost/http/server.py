@@ -16,6 +16,7 @@ from devhost.faults import Fault, FaultPlan
 from devhost.http.binding import RPC_PATH, WEBHOOK_PATH, client_binding_json
 from devhost.http.durable_api import DurableApi
 from devhost.http.routes import RouteTemplateError
+from devhost.http.throttle import HttpThrottle, LoadMonitor
 from devhost.http.triggers import HttpFunction, TriggerInvoker
 from devhost.invocation import ClientBinding
 from devhost.runtime import TaskHub
@@ -77,9 +78,17 @@ def build_app(
     routes = http_functions(functions)
     prefix = "/" + config.route_prefix.strip("/") if config.route_prefix.strip("/") else ""
 
+    monitor = LoadMonitor(lambda: current_hub(hub).queue_delay())
+    throttle = HttpThrottle(config.throttle, monitor.exceeded)
+
     async def dispatch(request: web.Request) -> web.StreamResponse:
+        lowered = request.path.lower()
+        if not throttle.settings.enabled or not _throttled(lowered):
+            return await route(request, lowered)
+        return await throttle.admit(lambda: route(request, lowered))
+
+    async def route(request: web.Request, lowered: str) -> web.StreamResponse:
         path = request.path
-        lowered = path.lower()
         if lowered == HEALTH_PATH:
             if request.method in ("GET", "HEAD"):
                 cpu = current_hub(hub).orchestrator_cpu_seconds
@@ -106,15 +115,32 @@ def build_app(
             log.info("%s %s: no function accepts this method on that route", request.method, path)
         return web.Response(status=404)
 
+    async def start_monitor(_: web.Application) -> None:
+        if config.throttle.dynamic_throttles_enabled:
+            monitor.start()
+
     async def close_invoker(_: web.Application) -> None:
+        monitor.stop()
         invoker.close()
 
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[FUNCTIONS_KEY] = routes
     # [\s\S]: every path reaches dispatch, also one with an encoded newline in it.
     app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
+    app.on_startup.append(start_monitor)
     app.on_cleanup.append(close_invoker)
     return app
+
+
+def _throttled(lowered_path: str) -> bool:
+    """Every request passes the host's throttle but /admin ones and the durable client's RPC
+    calls (the extension's own listener on the Functions host)."""
+    rpc = RPC_PATH.rstrip("/")
+    return not (
+        lowered_path.startswith("/admin/")
+        or lowered_path == rpc
+        or lowered_path.startswith(rpc + "/")
+    )
 
 
 def _below_prefix(raw_path: str, prefix: str) -> str | None:

@@ -8,8 +8,17 @@ import uuid
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 FINISHED = frozenset({"Completed", "Compensated", "Cancelled", "Failed"})
+# The app's host.json enables the host's dynamic HTTP throttle: while the host is under high
+# load every request gets 429 and nothing runs, so a caller sends the same request again a
+# little later, as any caller of a Functions app must (POSTs too: nothing was started).
+TOO_BUSY_RETRIES = Retry(
+    total=60, connect=0, read=0, redirect=0, other=0, status=60, status_forcelist=[429],
+    allowed_methods=None, backoff_factor=0.1, backoff_max=1.0, raise_on_status=False,
+)  # fmt: skip
 
 
 class OrderApi:
@@ -26,6 +35,7 @@ class OrderApi:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
+            session.mount("http://", HTTPAdapter(max_retries=TOO_BUSY_RETRIES))
         return session
 
     def url(self, path: str) -> str:
