@@ -18,7 +18,7 @@ Reported, for the orders placed after the ramp-up:
   history event (read through the durable HTTP API once the run is over; server and client share
   the machine's clock), so the polling interval does not inflate it; ``seen_latency`` runs up to
   the poll that saw the final status; both count from the first POST, so an order the host's
-  HTTP throttle turned away (429) and that was sent again a second later counts its wait;
+  HTTP throttle turned away (429) and that was sent again later (backing off) counts its wait;
 - ``too_busy_answers``: 429s the throttle gave the measured orders' POSTs and polls;
 - ``cpu_ms_per_order`` of devhost (with its worker processes), Azurite and this load client
   (Linux only), measured over the whole run, and their ``total``;
@@ -38,6 +38,7 @@ import asyncio
 import json
 import math
 import os
+import random
 import statistics
 import sys
 import time
@@ -58,9 +59,20 @@ from devhost.azurite import ensure_azurite  # noqa: E402
 from devhost.process import DevHostProcess  # noqa: E402
 
 FINISHED = {"Completed", "Compensated", "Cancelled", "Failed"}
-# The host's answer when its HTTP throttle turns a request away; it says no Retry-After.
+# The host's answer when its HTTP throttle turns a request away; it says no Retry-After, so the
+# client backs off as well-behaved clients do: 0.5-1 s, then twice that each time, up to 4-8 s.
 TOO_BUSY = 429
 TOO_BUSY_WAIT_SECONDS = 1.0
+TOO_BUSY_MAX_SECONDS = 8.0
+
+
+def too_busy_wait(answers_so_far: int) -> float:
+    """How long to wait after the n-th 429 (n >= 1): exponential, with jitter so the clients
+    turned away together do not all come back together."""
+    ceiling = min(TOO_BUSY_MAX_SECONDS, TOO_BUSY_WAIT_SECONDS * 2 ** (answers_so_far - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
 SKUS, CUSTOMERS = 20, 50
 PRICE_CENTS = 100
 BURST_FACTOR, BURST_SECONDS, RECOVERY_SECONDS = 1.5, 30.0, 60.0
@@ -105,13 +117,13 @@ async def one_order(
                 wait = poll_seconds or float(response.headers["Retry-After"])
                 break
         too_busy += 1
-        await asyncio.sleep(TOO_BUSY_WAIT_SECONDS)
+        await asyncio.sleep(too_busy_wait(too_busy))
     while True:
         await asyncio.sleep(wait)
         async with http.get(f"/api/orders/{order_id}") as response:
             if response.status == TOO_BUSY:
                 too_busy += 1
-                wait = max(wait, TOO_BUSY_WAIT_SECONDS)
+                wait = too_busy_wait(too_busy)
                 continue
             order = await response.json()
             # As the API asks: a GET of an unfinished order says when to look again.
