@@ -123,6 +123,12 @@ class ManagementOperations:
         previous = self._instances.get(instance_id)
         replaceable = self.config.replaces_running_instances and parent is None
         if previous is not None and not previous.is_terminal and not replaceable:
+            # A start racing the first one's creation write answers once that write is done:
+            # on Azure the dedupe check reads the instance's row, so what it refuses a status
+            # query can already see.
+            await self.persistence.settled(instance_id)
+            previous = self._instances.get(instance_id)
+        if previous is not None and not previous.is_terminal and not replaceable:
             # DurableTask.AzureStorage's dedupe check (ThrowExceptionOnInvalidDedupeStatus).
             raise InstanceAlreadyExists(
                 f"An Orchestration instance with the status {previous.runtime_status} "

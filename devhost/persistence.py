@@ -86,6 +86,12 @@ class Persistence:
         self._note(state, new_events, history_reset)
         await self._write(state)
 
+    async def settled(self, instance_id: str) -> None:
+        """Wait for a write of this instance that is under way, if any, to finish."""
+        if instance_id in self._writing:
+            async with self._writing[instance_id]:
+                pass
+
     def defer(self, state: InstanceState, new_events: list[dict[str, Any]]) -> None:
         """Write ``state`` within ``checkpoint_delay`` seconds (at once when that is 0)."""
         instance_id = state.instance_id

@@ -10,13 +10,18 @@ both: work starts before its checkpoint, status reads the checkpoint.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from devhost.app_loader import load_app
+from devhost.clock import WallClock
 from devhost.history import EventType
 from devhost.instance import COMPLETED, RUNNING, InstanceState
+from devhost.management import InstanceAlreadyExists
+from devhost.runtime import TaskHub
 from devhost.store.memory import MemoryStore
 from devhost.testing import DevHost
 
@@ -172,3 +177,42 @@ def _settle_episodes(host: DevHost, instance_id: str) -> None:
     while host.custom_status(instance_id) != "touched":
         assert time.monotonic() < deadline, "the touch's result never arrived"
         time.sleep(0.01)
+
+
+class SlowStore(MemoryStore):
+    """A memory store whose writes take a while, as a Table write does."""
+
+    async def save(
+        self, state: InstanceState, new_events: list[dict], history_reset: bool = False
+    ) -> None:
+        await asyncio.sleep(0.05)
+        await super().save(state, new_events, history_reset)
+
+
+def test_a_start_racing_the_first_ones_creation_is_refused_once_status_shows_it() -> None:
+    """Two starts of one id at once: the second is refused only after the first's creation is
+    written, so a caller told "already exists" finds the instance with a status query (the
+    order API's concurrent duplicates rely on it)."""
+
+    async def scenario() -> tuple[bool, InstanceState | None]:
+        hub = TaskHub(load_app(APP), SlowStore(), WallClock())
+        await hub.start()
+        try:
+            first = asyncio.create_task(hub.start_new("two_events", "same"))
+            await asyncio.sleep(0)  # the first start is writing its creation
+            assert hub.checkpointed("same") is None
+            try:
+                await hub.start_new("two_events", "same")
+            except InstanceAlreadyExists:
+                refused = True
+            else:
+                refused = False
+            seen = hub.checkpointed("same")
+            await first
+            return refused, seen
+        finally:
+            await hub.stop()
+
+    refused, seen = asyncio.run(scenario())
+    assert refused
+    assert seen is not None and seen.runtime_status == "Pending"
