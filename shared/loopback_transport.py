@@ -176,7 +176,6 @@ class _Connection:
         sock = self.sock
         assert sock is not None
         answer = _Answer(bodiless=head)
-        parser = answer.parser = httptools.HttpResponseParser(answer)
         received = False
         try:
             sock.settimeout(read_timeout)
@@ -188,7 +187,7 @@ class _Connection:
                         raise _Stale("the connection was closed before an answer")
                     raise ServiceResponseError("the connection was closed mid-answer")
                 received = True
-                parser.feed_data(data)
+                answer.parser.feed_data(data)
         except (ConnectionResetError, BrokenPipeError) as error:
             if not received:
                 raise _Stale(str(error)) from error
@@ -199,11 +198,12 @@ class _Connection:
             raise ServiceResponseError(error, error=error) from error
         headers = CaseInsensitiveDict(answer.headers)
         body = b"".join(answer.body)
-        return parser.get_status_code(), answer.reason, headers, body, answer.keep_alive
+        status = answer.parser.get_status_code()
+        return status, answer.reason, headers, body, answer.keep_alive
 
 
 class _Answer:
-    """httptools' callbacks, collecting one answer."""
+    """One answer, parsed by its own httptools parser, which calls back here."""
 
     def __init__(self, bodiless: bool) -> None:
         self._bodiless = bodiless  # an answer to HEAD: its Content-Length describes no body
@@ -212,7 +212,7 @@ class _Answer:
         self.body: list[bytes] = []
         self.complete = False
         self.keep_alive = False
-        self.parser: httptools.HttpResponseParser | None = None
+        self.parser = httptools.HttpResponseParser(self)
 
     def on_status(self, status: bytes) -> None:
         self.reason += status.decode("latin-1")
@@ -229,7 +229,6 @@ class _Answer:
 
     def on_message_complete(self) -> None:
         # Asked now: once the message is complete the parser starts over and forgets.
-        assert self.parser is not None
         self.keep_alive = self.parser.should_keep_alive()
         self.complete = True
 
