@@ -29,7 +29,8 @@ MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's request body limit
 SHUTDOWN_SECONDS = 0.5
 HEALTH_PATH = "/admin/host/status"
 FAULTS_PATH = "/admin/faults"
-API_BASES = (RPC_PATH.rstrip("/"), WEBHOOK_PATH)
+RPC_BASE = RPC_PATH.rstrip("/")
+API_BASES = (RPC_BASE, WEBHOOK_PATH)
 FUNCTIONS_KEY = web.AppKey("devhost.functions", list[HttpFunction])
 
 
@@ -97,7 +98,7 @@ def build_app(
         if lowered == FAULTS_PATH:
             return await handle_faults(request, current_hub(hub).faults)
         for base in API_BASES:
-            if lowered == base or lowered.startswith(base + "/"):
+            if _under(lowered, base):
                 return await api.handle(request, path[len(base) :])
         below = _below_prefix(request.rel_url.raw_path, prefix)
         if below is None:
@@ -135,12 +136,12 @@ def build_app(
 def _throttled(lowered_path: str) -> bool:
     """Every request passes the host's throttle but /admin ones and the durable client's RPC
     calls (the extension's own listener on the Functions host)."""
-    rpc = RPC_PATH.rstrip("/")
-    return not (
-        lowered_path.startswith("/admin/")
-        or lowered_path == rpc
-        or lowered_path.startswith(rpc + "/")
-    )
+    return not (lowered_path.startswith("/admin/") or _under(lowered_path, RPC_BASE))
+
+
+def _under(lowered_path: str, base: str) -> bool:
+    """Whether the path is ``base`` or below it."""
+    return lowered_path == base or lowered_path.startswith(base + "/")
 
 
 def _below_prefix(raw_path: str, prefix: str) -> str | None:
