@@ -128,12 +128,12 @@ class ManagementOperations:
             # query can already see.
             await self.persistence.settled(instance_id)
             previous = self._instances.get(instance_id)
-        if previous is not None and not previous.is_terminal and not replaceable:
-            # DurableTask.AzureStorage's dedupe check (ThrowExceptionOnInvalidDedupeStatus).
-            raise InstanceAlreadyExists(
-                f"An Orchestration instance with the status {previous.runtime_status} "
-                f"already exists."
-            )
+            if previous is not None and not previous.is_terminal:
+                # DurableTask.AzureStorage's dedupe check (ThrowExceptionOnInvalidDedupeStatus).
+                raise InstanceAlreadyExists(
+                    f"An Orchestration instance with the status {previous.runtime_status} "
+                    f"already exists."
+                )
         now = self.clock.now()
         state = InstanceState(
             instance_id=instance_id,
