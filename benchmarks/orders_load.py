@@ -44,7 +44,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -62,14 +62,14 @@ FINISHED = {"Completed", "Compensated", "Cancelled", "Failed"}
 # The host's answer when its HTTP throttle turns a request away; it says no Retry-After, so the
 # client backs off as well-behaved clients do: 0.5-1 s, then twice that each time, up to 4-8 s.
 TOO_BUSY = 429
-TOO_BUSY_WAIT_SECONDS = 1.0
+TOO_BUSY_FIRST_SECONDS = 1.0
 TOO_BUSY_MAX_SECONDS = 8.0
 
 
 def too_busy_wait(answers_so_far: int) -> float:
     """How long to wait after the n-th 429 (n >= 1): exponential, with jitter so the clients
     turned away together do not all come back together."""
-    ceiling = min(TOO_BUSY_MAX_SECONDS, TOO_BUSY_WAIT_SECONDS * 2 ** (answers_so_far - 1))
+    ceiling = min(TOO_BUSY_MAX_SECONDS, TOO_BUSY_FIRST_SECONDS * 2 ** (answers_so_far - 1))
     return random.uniform(ceiling / 2, ceiling)
 
 
@@ -108,39 +108,42 @@ async def one_order(
         "shippingAddress": {"country": "NL"},
     }
     headers = {"Idempotency-Key": uuid.uuid4().hex}
-    too_busy = 0
-    while True:  # a 429 started nothing: the same order again later, under the same key
-        async with http.post("/api/orders", json=body, headers=headers) as response:
-            if response.status != TOO_BUSY:
-                response.raise_for_status()
-                order_id = (await response.json())["orderId"]
-                wait = poll_seconds or float(response.headers["Retry-After"])
-                break
-        too_busy += 1
-        await asyncio.sleep(too_busy_wait(too_busy))
+    # A 429 started nothing: the same order again later, under the same key.
+    created, answer, too_busy = await past_throttle(
+        http, "POST", "/api/orders", json=body, headers=headers
+    )
+    order_id = created["orderId"]
+    wait = poll_seconds or float(answer["Retry-After"])
     while True:
         await asyncio.sleep(wait)
-        async with http.get(f"/api/orders/{order_id}") as response:
-            if response.status == TOO_BUSY:
-                too_busy += 1
-                wait = too_busy_wait(too_busy)
-                continue
-            order = await response.json()
-            # As the API asks: a GET of an unfinished order says when to look again.
-            wait = poll_seconds or float(response.headers.get("Retry-After", wait))
+        order, answer, too_busy = await past_throttle(
+            http, "GET", f"/api/orders/{order_id}", too_busy
+        )
+        # As the API asks: a GET of an unfinished order says when to look again.
+        wait = poll_seconds or float(answer.get("Retry-After", wait))
         if order["status"] in FINISHED:
             return Outcome(order_id, sent, time.time(), order["status"], too_busy)
+
+
+async def past_throttle(
+    http: aiohttp.ClientSession, method: str, path: str, too_busy: int = 0, **kwargs: Any
+) -> tuple[Any, Mapping[str, str], int]:
+    """The JSON body and headers of the answer, sending the request again (backing off) while
+    the host's throttle turns it away; also the 429s counted so far, from ``too_busy`` on."""
+    while True:
+        async with http.request(method, path, **kwargs) as response:
+            if response.status != TOO_BUSY:
+                response.raise_for_status()
+                return await response.json(), response.headers, too_busy
+        too_busy += 1
+        await asyncio.sleep(too_busy_wait(too_busy))
 
 
 async def finished_at(http: aiohttp.ClientSession, order_id: str) -> float:
     """Epoch seconds of the instance's ExecutionCompleted event (microsecond timestamps)."""
     url = f"/runtime/webhooks/durabletask/instances/{order_id}?showHistory=true"
-    while True:
-        async with http.get(url) as response:
-            if response.status != TOO_BUSY:
-                history = (await response.json())["historyEvents"]
-                break
-        await asyncio.sleep(TOO_BUSY_WAIT_SECONDS)
+    instance, _, _ = await past_throttle(http, "GET", url)
+    history = instance["historyEvents"]
     stamp = next(e["Timestamp"] for e in history if e["EventType"] == "ExecutionCompleted")
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
