@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from devhost.http.api_request import ApiRequest
 from devhost.http.binding import management_urls
 from devhost.http.query import (
     DEFAULT_PAGE_SIZE,
@@ -136,7 +137,7 @@ class DurableApi:
     def hub(self) -> TaskHub:
         return self._hub if isinstance(self._hub, TaskHub) else self._hub()
 
-    async def handle(self, request: web.Request, path: str) -> web.Response:
+    async def handle(self, request: ApiRequest, path: str) -> web.Response:
         """``path`` is the (once percent-decoded) path below the API's base."""
         try:
             return await self._route(request, api_segments(path))
@@ -151,7 +152,7 @@ class DurableApi:
             return error_response(500, GENERIC_ERROR, str(error), type(error).__name__)
 
     @staticmethod
-    def _answer_500(request: web.Request, exception_type: str, message: str) -> web.Response:
+    def _answer_500(request: ApiRequest, exception_type: str, message: str) -> web.Response:
         log.error(
             "durable HTTP API: %s %s: 500, as the Azure host answers: %s: %s",
             request.method,
@@ -161,7 +162,7 @@ class DurableApi:
         )
         return error_response(500, GENERIC_ERROR, message, exception_type)
 
-    async def _route(self, request: web.Request, segments: list[str]) -> web.Response:
+    async def _route(self, request: ApiRequest, segments: list[str]) -> web.Response:
         method = request.method
         head = segments[0].lower()
         count = len(segments)
@@ -196,7 +197,7 @@ class DurableApi:
 
     # ----------------------------------------------------------------- starting
 
-    async def _start(self, request: web.Request, name: str, instance_id: str) -> web.Response:
+    async def _start(self, request: ApiRequest, name: str, instance_id: str) -> web.Response:
         body = await request.read()
         token: Any = None
         text = body.decode("utf-8-sig", errors="replace")
@@ -222,7 +223,7 @@ class DurableApi:
             raise HostAnswer(ALREADY_EXISTS, str(error)) from error
         return await self._check_status_or_wait(request, started)
 
-    async def _check_status_or_wait(self, request: web.Request, instance_id: str) -> web.Response:
+    async def _check_status_or_wait(self, request: ApiRequest, instance_id: str) -> web.Response:
         """HandleStartOrchestratorRequestAsync's ending: the check-status response, or with
         ``timeout`` and ``pollingInterval`` WaitForCompletionOrCreateCheckStatusResponseAsync.
         The instance is already started when these parameters are found to be wrong."""
@@ -245,7 +246,7 @@ class DurableApi:
             return json_response(parse_json_text(state.output))
         return self._status(request, instance_id, allow_500=False)
 
-    def _check_status_response(self, request: web.Request, instance_id: str) -> web.Response:
+    def _check_status_response(self, request: ApiRequest, instance_id: str) -> web.Response:
         urls = management_urls(self._origin(request), self.hub_name, url_encode(instance_id))
         body = {key: urls[key] for key in CHECK_STATUS_KEYS}
         body["id"] = instance_id
@@ -256,13 +257,13 @@ class DurableApi:
         )
 
     @staticmethod
-    def _origin(request: web.Request) -> str:
+    def _origin(request: ApiRequest) -> str:
         return f"{request.scheme}://{request.host}"
 
     # ----------------------------------------------------------------- status and queries
 
     def _status(
-        self, request: web.Request, instance_id: str, allow_500: bool = True
+        self, request: ApiRequest, instance_id: str, allow_500: bool = True
     ) -> web.Response:
         state = self.hub.checkpointed(instance_id)
         if state is None:
@@ -282,7 +283,7 @@ class DurableApi:
             return json_response(payload, 500)
         return json_response(payload, 200)
 
-    async def _query(self, request: web.Request) -> web.Response:
+    async def _query(self, request: ApiRequest) -> web.Response:
         query = Query(request)
         try:
             statuses = query.statuses("runtimeStatus")
@@ -344,7 +345,7 @@ class DurableApi:
         deleted = int(await self.hub.purge(instance_id))
         return json_response({"instancesDeleted": deleted})
 
-    async def _purge_by_filter(self, request: web.Request) -> web.Response:
+    async def _purge_by_filter(self, request: ApiRequest) -> web.Response:
         query = Query(request)
         if query.time("createdTimeFrom") is None:
             return json_response("Please provide value for 'createdTimeFrom' parameter.", 400)
@@ -363,7 +364,7 @@ class DurableApi:
     # ----------------------------------------------------------------- instance operations
 
     async def _operation(
-        self, request: web.Request, instance_id: str, operation: str
+        self, request: ApiRequest, instance_id: str, operation: str
     ) -> web.Response:
         if operation == "restart":
             return await self._restart(request, instance_id)
@@ -391,7 +392,7 @@ class DurableApi:
             return empty(410)
         return empty(202)
 
-    async def _restart(self, request: web.Request, instance_id: str) -> web.Response:
+    async def _restart(self, request: ApiRequest, instance_id: str) -> web.Response:
         with_new_id = Query(request).boolean("restartWithNewInstanceId", True)
         try:
             started = await self.hub.restart(instance_id, with_new_id)
@@ -404,7 +405,7 @@ class DurableApi:
     # ----------------------------------------------------------------- events
 
     async def _raise_event(
-        self, request: web.Request, instance_id: str, event_name: str
+        self, request: ApiRequest, instance_id: str, event_name: str
     ) -> web.Response:
         state = self.hub.get(instance_id)
         if state is None:
@@ -429,7 +430,7 @@ class DurableApi:
 
     # ----------------------------------------------------------------- entities
 
-    def _entities(self, request: web.Request, segments: list[str]) -> web.Response:
+    def _entities(self, request: ApiRequest, segments: list[str]) -> web.Response:
         """The entity API of an app without entities, as the extension answers it."""
         if self.hub.functions.entities:
             return error_response(501, "devhost does not support durable entities.")

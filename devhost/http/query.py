@@ -9,8 +9,7 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
-from aiohttp import web
-
+from devhost.http.api_request import ApiRequest
 from devhost.http.status import ORCHESTRATION_STATUS_NAMES
 
 # Azure Table storage accepts $top from 1 to 1000 (the storage query fails otherwise).
@@ -29,7 +28,7 @@ class Query:
     """Query parameters read like .NET's NameValueCollection: case-insensitive names,
     repeated names joined with commas, values that fail to parse count as absent."""
 
-    def __init__(self, request: web.Request) -> None:
+    def __init__(self, request: ApiRequest) -> None:
         self._values: dict[str, str] = {}
         for key, value in request.query.items():
             lowered = key.lower()

@@ -13,6 +13,7 @@ from aiohttp import web
 from devhost.app_loader import FunctionIndex
 from devhost.config import HostConfig
 from devhost.faults import Fault, FaultPlan
+from devhost.http import local_client
 from devhost.http.binding import RPC_PATH, WEBHOOK_PATH, client_binding_json
 from devhost.http.durable_api import DurableApi
 from devhost.http.routes import RouteTemplateError
@@ -74,7 +75,8 @@ def build_app(
 ) -> web.Application:
     """The aiohttp application, served on ``host:port`` (the client binding points there);
     ``hub`` is the task hub or a callable returning the current one."""
-    invoker = TriggerInvoker(durable_client(base_url_of(host, port), config))
+    base_url = base_url_of(host, port)
+    invoker = TriggerInvoker(durable_client(base_url, config))
     api = DurableApi(hub, config.hub_name)
     routes = http_functions(functions)
     prefix = "/" + config.route_prefix.strip("/") if config.route_prefix.strip("/") else ""
@@ -116,13 +118,21 @@ def build_app(
             log.info("%s %s: no function accepts this method on that route", request.method, path)
         return web.Response(status=404)
 
+    stop_local_calls: list[Callable[[], None]] = []
+
     async def start_monitor(_: web.Application) -> None:
         if config.throttle.dynamic_throttles_enabled:
             monitor.start()
+        # The app's HTTP functions run on this loop: their durable client's calls skip the socket.
+        stop_local_calls.append(
+            local_client.serve(base_url + RPC_BASE, api.handle, MAX_REQUEST_BYTES)
+        )
 
     async def close_invoker(_: web.Application) -> None:
         monitor.stop()
         invoker.close()
+        for stop in stop_local_calls:
+            stop()
 
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[FUNCTIONS_KEY] = routes
