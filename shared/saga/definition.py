@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 from collections.abc import Callable, Mapping, Sequence
@@ -256,14 +257,22 @@ class SagaDefinition:
         """This definition with each fan-out expanded into the group it makes for this input."""
         if not any(isinstance(entry, FanOut) for entry in self.steps):
             return self
-        return SagaDefinition(
-            self.name,
-            [
+        from shared.saga.validation import check_unique
+
+        # Runs in every orchestrator episode, so the rules are not all checked again: a
+        # member is a copy of a step validate() accepted, in the fan-out's place; only the
+        # members' names are new.
+        expanded = copy.copy(self)
+        object.__setattr__(
+            expanded,
+            "steps",
+            tuple(
                 entry.expand(saga_input) if isinstance(entry, FanOut) else entry
                 for entry in self.steps
-            ],
-            self.summary,
+            ),
         )
+        check_unique(expanded)
+        return expanded
 
     def members(self, saga_input: Any) -> list[Step | ApprovalGate]:
         """Every step and gate this input runs through, in order, groups and fan-outs listed

@@ -34,6 +34,8 @@ def json_units(value: Any) -> int:
     """UTF-16 code units of ``value`` as compact JSON (an upper bound for the host's count;
     objects JSON has no type for are counted as their ``str``)."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    if text.isascii():  # escapes are already spelled out in the text: one unit per character
+        return len(text)
     text = _LONE_SURROGATE.sub("\ufffd", text)
     extra = sum(text.count(char) for char in _LONG_ESCAPES) * 5
     return len(text.encode("utf-16-le")) // 2 + extra

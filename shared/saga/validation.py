@@ -27,7 +27,7 @@ def validate(definition: SagaDefinition) -> None:
     for entry in definition.steps:
         if not isinstance(entry, Step | ParallelGroup | FanOut | ApprovalGate):
             raise SagaDefinitionError(f"saga {saga!r}: {entry!r} is not a Step, group or gate")
-    _check_unique(definition)
+    check_unique(definition)
     pivot: str | None = None
     retriable: str | None = None
     for entry in definition.steps:
@@ -85,7 +85,9 @@ def _check_compensation(saga: str, step: Step) -> None:
         )
 
 
-def _check_unique(definition: SagaDefinition) -> None:
+def check_unique(definition: SagaDefinition) -> None:
+    """Raise SagaDefinitionError when two entries or members share a name, or two gates an
+    approval event (or one a reserved event)."""
     names: set[str] = set()
     events: set[str] = set()
     for entry in definition.steps:

@@ -268,6 +268,23 @@ class TestFanOut:
             "fan-out 'reserve' comes after the pivot 'ship'",
         )
 
+    def test_a_member_named_like_another_step_is_refused_when_expanded(self) -> None:
+        lines = FanOut(undoable("reserve"), items=lambda order: order)
+        saga = SagaDefinition("order", [lines, undoable("reserve-1"), PIVOT_STEP])
+        assert [m.name for m in saga.for_input(["x"]).steps[0].steps] == ["reserve-0"]
+        with pytest.raises(SagaDefinitionError, match="the name 'reserve-1' is used twice"):
+            saga.for_input(["x", "y"])
+
+    def test_an_expansion_keeps_the_name_and_summary(self) -> None:
+        def summary(order: object, results: object) -> None:
+            return None
+
+        lines = FanOut(undoable("reserve"), items=lambda order: order)
+        saga = SagaDefinition("order", [lines, PIVOT_STEP], summary=summary)
+        expanded = saga.for_input(["x"])
+        assert (expanded.name, expanded.summary) == ("order", summary)
+        assert saga.steps[0] is lines  # the definition itself is unchanged
+
     def test_an_empty_fan_out_is_refused_when_expanded(self) -> None:
         saga = SagaDefinition("order", [FanOut(undoable("reserve"), items=list), PIVOT_STEP])
         with pytest.raises(SagaDefinitionError, match="parallel group 'reserve' has no steps"):

@@ -319,3 +319,10 @@ class TestClipping:
     def test_units_count_what_json_escapes(self) -> None:
         assert text_units("a\n\x01\u2028😀") == 1 + 2 + 6 + 6 + 2
         assert json_units({"k": "ü"}) == len('{"k":"ü"}')
+
+    def test_ascii_json_counts_its_escapes_once(self) -> None:
+        """Plain ASCII JSON is counted by its length: its escapes are spelled out in it."""
+        value = {"k": 'say "hi"\n\x01\t', "n": [1, None, True]}
+        expected = len('{"k":"say \\"hi\\"\\n\\u0001\\t","n":[1,null,true]}')
+        assert json_units(value) == expected
+        assert json_units({"k": "\u2028"}) == len('{"k":"\\u2028"}')  # Newtonsoft escapes it
