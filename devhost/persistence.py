@@ -6,6 +6,7 @@ import asyncio
 import copy
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from devhost.clock import Clock
@@ -17,6 +18,10 @@ log = logging.getLogger("devhost")
 
 SAVE_ATTEMPTS = 6
 RETRY_LATER_SECONDS = 1.0
+# While work waits for a worker, a deferred checkpoint may wait this many times that wait longer
+# (the episodes it would otherwise write one by one each wait about that long), up to a cap.
+BACKLOG_STRETCH = 4.0
+MAX_DEFERRAL_SECONDS = 5.0
 
 
 class Persistence:
@@ -30,12 +35,24 @@ class Persistence:
     activities it had scheduled since: the duplicate deliveries the app must tolerate anyway.
     Readers of status see only what was written (``published``), as on Azure, where status comes
     from the checkpointed Instances table.
+
+    Under load the wait stretches with ``backlog()``, the seconds work now waits for a worker
+    (see ``deferral``): otherwise a saga slowed by the backlog gets a checkpoint per episode, and
+    the extra writes slow everything further (measured at 30 orders/s on 2 cores: six or seven
+    writes per order instead of two).
     """
 
-    def __init__(self, store: InstanceStore, clock: Clock, checkpoint_delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        store: InstanceStore,
+        clock: Clock,
+        checkpoint_delay: float = 0.0,
+        backlog: Callable[[], float] = lambda: 0.0,
+    ) -> None:
         self.store = store
         self._clock = clock
         self.checkpoint_delay = checkpoint_delay
+        self._backlog = backlog
         # Per instance: the JSON of the history events the SDK acts on, ready to be sent again.
         self._played_json: dict[str, str] = {}
         self._changed = asyncio.Event()
@@ -93,14 +110,19 @@ class Persistence:
                 pass
 
     def defer(self, state: InstanceState, new_events: list[dict[str, Any]]) -> None:
-        """Write ``state`` within ``checkpoint_delay`` seconds (at once when that is 0)."""
+        """Write ``state`` within ``deferral()`` seconds (at once when that is 0)."""
         instance_id = state.instance_id
         self._note(state, new_events, False)
         if instance_id not in self._due:
             loop = asyncio.get_running_loop()
-            self._due[instance_id] = loop.call_later(
-                self.checkpoint_delay, self._flush, instance_id
-            )
+            self._due[instance_id] = loop.call_later(self.deferral(), self._flush, instance_id)
+
+    def deferral(self) -> float:
+        """How long a checkpoint deferred now may wait: ``checkpoint_delay``, plus
+        ``BACKLOG_STRETCH`` times the current backlog, at most ``MAX_DEFERRAL_SECONDS``
+        (or ``checkpoint_delay`` itself, when that is longer)."""
+        stretched = self.checkpoint_delay + BACKLOG_STRETCH * self._backlog()
+        return min(stretched, max(self.checkpoint_delay, MAX_DEFERRAL_SECONDS))
 
     async def delete(self, instance_id: str) -> None:
         """Remove the instance from the store, and forget what was waiting to be written."""

@@ -86,7 +86,7 @@ class TaskHub(ManagementOperations):
         self.clock = clock
         self.config = config or HostConfig()
         self.faults = faults or FaultPlan()
-        self.persistence = Persistence(store, clock, checkpoint_delay)
+        self.persistence = Persistence(store, clock, checkpoint_delay, self.queue_delay)
         self._instances: dict[str, InstanceState] = {}
         self._queues: dict[str, decisions.Queue] = defaultdict(list)
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)

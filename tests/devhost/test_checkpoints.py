@@ -21,6 +21,7 @@ from devhost.clock import WallClock
 from devhost.history import EventType
 from devhost.instance import COMPLETED, RUNNING, InstanceState
 from devhost.management import InstanceAlreadyExists
+from devhost.persistence import BACKLOG_STRETCH, MAX_DEFERRAL_SECONDS, Persistence
 from devhost.runtime import TaskHub
 from devhost.store.memory import MemoryStore
 from devhost.testing import DevHost
@@ -216,3 +217,28 @@ def test_a_start_racing_the_first_ones_creation_is_refused_once_status_shows_it(
     refused, seen = asyncio.run(scenario())
     assert refused
     assert seen is not None and seen.runtime_status == "Pending"
+
+
+def test_under_a_backlog_a_deferred_checkpoint_may_wait_longer_up_to_a_cap() -> None:
+    """At 30 orders/s on 2 cores, orders slowed by a backlog got a checkpoint per episode (six
+    or seven writes instead of two), and the writes deepened the backlog: the wait stretches."""
+    backlog = [0.0]
+    persistence = Persistence(MemoryStore(), WallClock(), 0.25, lambda: backlog[0])
+    assert persistence.deferral() == 0.25
+    backlog[0] = 0.5
+    assert persistence.deferral() == 0.25 + BACKLOG_STRETCH * 0.5
+    backlog[0] = 60.0
+    assert persistence.deferral() == MAX_DEFERRAL_SECONDS
+    assert Persistence(MemoryStore(), WallClock(), NEVER, lambda: 60.0).deferral() == NEVER
+
+
+def test_the_hub_stretches_deferrals_by_the_wait_for_a_worker() -> None:
+    class Backlogged:
+        """An episode runner whose oldest invocation has waited a second for a worker."""
+
+        def oldest_wait(self) -> float:
+            return 1.0
+
+    hub = TaskHub(load_app(APP), MemoryStore(), WallClock(), episode_runner=Backlogged(),
+                  checkpoint_delay=0.25)  # fmt: skip
+    assert hub.persistence.deferral() == 0.25 + BACKLOG_STRETCH * 1.0
