@@ -60,10 +60,12 @@ from devhost.process import DevHostProcess  # noqa: E402
 
 FINISHED = {"Completed", "Compensated", "Cancelled", "Failed"}
 # The host's answer when its HTTP throttle turns a request away; it says no Retry-After, so the
-# client backs off as well-behaved clients do: 0.5-1 s, then twice that each time, up to 4-8 s.
+# client backs off as well-behaved clients do: 0.5-1 s, then twice that each time, up to 16-32 s
+# (azure-core's and urllib3's retry policies stop doubling at 120 s). With a cap of 8 s an
+# overloaded host spent a fifth of its CPU turning the same clients away again and again.
 TOO_BUSY = 429
 TOO_BUSY_FIRST_SECONDS = 1.0
-TOO_BUSY_MAX_SECONDS = 8.0
+TOO_BUSY_MAX_SECONDS = 32.0
 
 
 def too_busy_wait(answers_so_far: int) -> float:
