@@ -92,7 +92,6 @@ class HttpThrottle:
         self._outstanding = 0
         limit = settings.max_concurrent_requests
         self._slots = asyncio.Semaphore(limit) if limit > 0 else None
-        self.rejected = 0
 
     async def admit(self, handler: Handler) -> web.StreamResponse:
         if self.settings.dynamic_throttles_enabled and self._under_high_load():
@@ -126,5 +125,4 @@ class HttpThrottle:
         return self._rejecting
 
     def _reject(self) -> web.Response:
-        self.rejected += 1
         return web.Response(status=429, headers={SCALE_OUT_HEADER: "1"})

@@ -109,7 +109,6 @@ def test_under_high_load_every_request_is_too_busy_until_the_next_check() -> Non
     now[0] += 0.6
     assert asyncio.run(admit(throttle)) == 200
     assert checks == [100.0, 101.1]
-    assert throttle.rejected == 2
 
 
 def test_the_load_monitor_names_the_counters_over_a_second() -> None:
