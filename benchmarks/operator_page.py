@@ -18,20 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import requests
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from devhost.azurite import ensure_azurite  # noqa: E402
-from devhost.process import DevHostProcess  # noqa: E402
+from app_on_azurite import app_on_azurite
 
 LINE_PRICE_CENTS = 1_500  # 100 lines reach the default approval threshold (100000)
 
@@ -93,34 +86,21 @@ def place(session: requests.Session, base: str, lines: int, run_id: str) -> str:
 
 
 def run(lines: int, rounds: int, workers: int) -> dict[str, Any]:
-    azurite = ensure_azurite()
-    run_id = uuid.uuid4().hex[:8]
-    env = {
-        "SAGA_STORAGE_CONNECTION": azurite.connection_string,
-        "SAGA_TABLE_PREFIX": f"page{run_id}",
-        "CHAOS_FAULT_RATE": "0",
-    }
-    extra = ["--worker-processes", str(workers)]
-    try:
-        with DevHostProcess(
-            ROOT, azurite.connection_string, f"Page{run_id}", env=env, extra_args=extra
-        ) as app:
-            sessions = [requests.Session() for _ in range(3)]
-            order_id = place(sessions[0], app.base_url, lines, run_id)
-            result: dict[str, Any] = {"lines": lines, "rounds": rounds}
-            for status in ("AwaitingApproval", "Completed"):
-                wait_for(sessions[0], app.base_url, order_id, status)
-                load_page(sessions, app.base_url, order_id)  # warm-up: first calls, caches
-                samples = [load_page(sessions, app.base_url, order_id) for _ in range(rounds)]
-                result[status] = summary(samples)
-                if status == "AwaitingApproval":
-                    url = f"{app.base_url}/api/orders/{order_id}/approval"
-                    sessions[0].post(url, json={"approved": True}, timeout=30).raise_for_status()
-            timeline = sessions[0].get(f"{app.base_url}/api/orders/{order_id}/timeline").content
-            result["timeline_bytes"] = len(timeline)
-            return result
-    finally:
-        azurite.stop()
+    with app_on_azurite("Page", workers) as (app, _):
+        sessions = [requests.Session() for _ in range(3)]
+        order_id = place(sessions[0], app.base_url, lines, uuid.uuid4().hex[:8])
+        result: dict[str, Any] = {"lines": lines, "rounds": rounds}
+        for status in ("AwaitingApproval", "Completed"):
+            wait_for(sessions[0], app.base_url, order_id, status)
+            load_page(sessions, app.base_url, order_id)  # warm-up: first calls, caches
+            samples = [load_page(sessions, app.base_url, order_id) for _ in range(rounds)]
+            result[status] = summary(samples)
+            if status == "AwaitingApproval":
+                url = f"{app.base_url}/api/orders/{order_id}/approval"
+                sessions[0].post(url, json={"approved": True}, timeout=30).raise_for_status()
+        timeline = sessions[0].get(f"{app.base_url}/api/orders/{order_id}/timeline").content
+        result["timeline_bytes"] = len(timeline)
+        return result
 
 
 def main() -> None:

@@ -40,7 +40,6 @@ import math
 import os
 import random
 import statistics
-import sys
 import time
 import urllib.request
 import uuid
@@ -51,12 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from devhost.azurite import ensure_azurite  # noqa: E402
-from devhost.process import DevHostProcess  # noqa: E402
+from app_on_azurite import app_on_azurite
 
 FINISHED = {"Completed", "Compensated", "Cancelled", "Failed"}
 # The host's answer when its HTTP throttle turns a request away; it says no Retry-After, so the
@@ -337,39 +331,21 @@ def recovery_seconds(run: LoadRun, after: float) -> float | None:
 def run(
     phases: list[Phase], poll_ms: int | None, workers: int, log_path: Path | None = None
 ) -> dict[str, Any]:
-    azurite = ensure_azurite()
-    run_id = uuid.uuid4().hex[:8]
-    env = {
-        "SAGA_STORAGE_CONNECTION": azurite.connection_string,
-        "SAGA_TABLE_PREFIX": f"load{run_id}",
-        "CHAOS_FAULT_RATE": "0",
-    }
     arrivals = arrival_times(phases)
     times = [at for at, _ in arrivals]
-    try:
-        extra = ["--worker-processes", str(workers)]
-        with DevHostProcess(
-            ROOT,
-            azurite.connection_string,
-            f"Load{run_id}",
-            env=env,
-            extra_args=extra,
-            log_path=log_path,
-        ) as app:
-            azurite_pid = azurite.process.pid if azurite.process else None
+    with app_on_azurite("Load", workers, log_path) as (app, azurite):
+        azurite_pid = azurite.process.pid if azurite.process else None
 
-            def measure() -> list[float | None]:
-                # This process is devhost's and Azurite's parent: count it alone.
-                own = cpu_seconds(os.getpid(), with_children=False)
-                host = cpu_seconds(app.pid, with_children=False)
-                everything = cpu_seconds(app.pid)
-                workers = None if everything is None or host is None else everything - host
-                return [host, orchestrator_cpu_seconds(app.base_url), workers,
-                        cpu_seconds(azurite_pid), own]  # fmt: skip
+        def measure() -> list[float | None]:
+            # This process is devhost's and Azurite's parent: count it alone.
+            own = cpu_seconds(os.getpid(), with_children=False)
+            host = cpu_seconds(app.pid, with_children=False)
+            everything = cpu_seconds(app.pid)
+            workers = None if everything is None or host is None else everything - host
+            return [host, orchestrator_cpu_seconds(app.base_url), workers,
+                    cpu_seconds(azurite_pid), own]  # fmt: skip
 
-            result = asyncio.run(load(app.base_url, times, poll_ms and poll_ms / 1000, measure))
-    finally:
-        azurite.stop()
+        result = asyncio.run(load(app.base_url, times, poll_ms and poll_ms / 1000, measure))
     return report(phases, arrivals, result, poll_ms, workers)
 
 
