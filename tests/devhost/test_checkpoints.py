@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from devhost.persistence import BACKLOG_STRETCH, MAX_DEFERRAL_SECONDS, Persisten
 from devhost.runtime import TaskHub
 from devhost.store.memory import MemoryStore
 from devhost.testing import DevHost
+from tests.polling import eventually
 
 APP = Path(__file__).parent / "apps" / "basics"
 APP_FILE = str(APP / "function_app.py")
@@ -174,10 +174,12 @@ def test_starting_another_instance_is_written_before_that_instance_exists() -> N
 def _settle_episodes(host: DevHost, instance_id: str) -> None:
     """Wait until the instance has taken its touch's result and waits for Continue (as the live
     state shows it, not the store)."""
-    deadline = time.monotonic() + 10
-    while host.custom_status(instance_id) != "touched":
-        assert time.monotonic() < deadline, "the touch's result never arrived"
-        time.sleep(0.01)
+    eventually(
+        lambda: host.custom_status(instance_id) == "touched",
+        timeout=10,
+        what="the touch's result arriving",
+        every=0.01,
+    )
 
 
 class SlowStore(MemoryStore):

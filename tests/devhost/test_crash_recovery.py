@@ -3,7 +3,6 @@
 import asyncio
 import json
 import shutil
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -15,6 +14,7 @@ from devhost.history import EventType
 from devhost.instance import InstanceState
 from devhost.process import DevHostProcess, free_port
 from devhost.store.tables import TableStore
+from tests.polling import eventually
 
 APP = Path(__file__).parent / "apps" / "crash"
 STEPS = 12
@@ -56,10 +56,11 @@ def test_kill_9_mid_run_then_restart_completes_every_instance(
             response = requests.post(f"{first.base_url}/api/steps/{STEPS}", timeout=10)
             assert response.status_code == 202
             urls.append(response.json()["statusQueryGetUri"])
-        deadline = time.monotonic() + 30
-        while (log.read_text().count("\n") if log.exists() else 0) < INSTANCES * 4:
-            assert time.monotonic() < deadline, "steps did not start"
-            time.sleep(0.05)
+        eventually(
+            lambda: (log.read_text().count("\n") if log.exists() else 0) >= INSTANCES * 4,
+            timeout=30,
+            what="the steps starting",
+        )
     finally:
         first.kill()
     executed_before_kill = log.read_text().count("\n")
@@ -113,11 +114,9 @@ def load_saved_instances(connection_string: str, app_dir: Path) -> list[Instance
 
 
 def wait_for_completion(status_url: str, timeout: float = 90) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ended() -> dict | None:
         response = requests.get(status_url, params={"showHistory": "true"}, timeout=10)
         body = response.json()
-        if body["runtimeStatus"] in ("Completed", "Failed", "Terminated"):
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"{status_url} did not finish")
+        return body if body["runtimeStatus"] in ("Completed", "Failed", "Terminated") else None
+
+    return eventually(ended, timeout=timeout, what=f"{status_url} finishing", every=0.2)

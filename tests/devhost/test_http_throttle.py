@@ -8,8 +8,8 @@ the load verdict held between checks) and HttpRequestQueue.cs; every request but
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,6 +21,7 @@ from aiohttp import web
 from devhost.config import HostConfig, ThrottleSettings
 from devhost.http.throttle import SCALE_OUT_HEADER, HttpThrottle, LoadMonitor
 from devhost.process import DevHostProcess
+from tests.polling import eventually
 
 APP = Path(__file__).parent / "apps" / "throttled"
 
@@ -151,25 +152,33 @@ def test_work_waiting_for_a_worker_turns_requests_away_until_it_drains(
     base = one_worker.base_url
     started = [_post(f"{base}/api/start") for _ in range(2)]
     assert [status for status, _ in started] == [202, 202]
-    deadline = time.monotonic() + 5
-    while (status := _get(f"{base}/api/ping"))[0] == 200:
-        assert time.monotonic() < deadline, "the host never reported high load"
-        time.sleep(0.1)
+    status = eventually(
+        lambda: _unless(200, f"{base}/api/ping"), timeout=5, what="the host reporting high load"
+    )
     assert status[0] == 429 and status[1].get(SCALE_OUT_HEADER) == "1"
     webhook = f"{base}/runtime/webhooks/durabletask/instances/{started[0][1]}"
     rpc = f"{base}/durabletask/instances/{started[0][1]}"
     assert _get(webhook)[0] == 429
     assert _get(rpc)[0] == 202, "running: the RPC status query answers, not the throttle"
     assert _get(f"{base}/admin/host/status")[0] == 200
-    deadline = time.monotonic() + 10
-    while (status := _get(f"{base}/api/ping"))[0] == 429:
-        assert time.monotonic() < deadline, "the host kept turning requests away"
-        time.sleep(0.1)
+    status = eventually(
+        lambda: _unless(429, f"{base}/api/ping"), timeout=10, what="the host accepting again"
+    )
     assert status[0] == 200
     for _, instance_id in started:
-        while _runtime_status(f"{base}/durabletask/instances/{instance_id}") != "Completed":
-            assert time.monotonic() < deadline, "the orchestrations did not finish"
-            time.sleep(0.1)
+        url = f"{base}/durabletask/instances/{instance_id}"
+        done = functools.partial(_has_status, url, "Completed")
+        eventually(done, timeout=10, what=f"{url} ending")
+
+
+def _has_status(url: str, runtime_status: str) -> bool:
+    return _runtime_status(url) == runtime_status
+
+
+def _unless(status: int, url: str) -> tuple[int, dict[str, str]] | None:
+    """The GET's status and headers, or None while it answers ``status``."""
+    answer = _get(url)
+    return None if answer[0] == status else answer
 
 
 def _runtime_status(url: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import requests
 from devhost.process import DevHostProcess
 from tests.devhost.conftest import alive
 from tests.devhost.test_crash_recovery import crash_app, hub_of  # noqa: F401 - the fixture
+from tests.polling import eventually
 
 pytestmark = pytest.mark.azurite
 
@@ -30,17 +30,19 @@ def test_activities_run_in_worker_processes_that_die_with_the_host(
     try:
         response = requests.post(f"{host.base_url}/api/steps/6", timeout=10)
         status_url = response.json()["statusQueryGetUri"]
-        deadline = time.monotonic() + 60
-        while requests.get(status_url, timeout=10).json()["runtimeStatus"] != "Completed":
-            assert time.monotonic() < deadline, "the orchestration did not complete"
-            time.sleep(0.1)
+        eventually(
+            lambda: requests.get(status_url, timeout=10).json()["runtimeStatus"] == "Completed",
+            timeout=60,
+            what="the orchestration completing",
+        )
         assert requests.get(status_url, timeout=10).json()["output"] == list(range(6))
         workers = {json.loads(line)["pid"] for line in log.read_text().splitlines()}
         assert host.pid not in workers
         assert all(alive(pid) for pid in workers)
     finally:
         host.kill()
-    deadline = time.monotonic() + 10
-    while any(alive(pid) for pid in workers):
-        assert time.monotonic() < deadline, "worker processes outlived the killed host"
-        time.sleep(0.1)
+    eventually(
+        lambda: not any(alive(pid) for pid in workers),
+        timeout=10,
+        what="the worker processes ending with the killed host",
+    )
