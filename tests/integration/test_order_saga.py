@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -35,6 +34,7 @@ from tests.integration.shop import (
     place,
     result,
 )
+from tests.polling import eventually
 from tests.world import open_world, world_for
 
 # Every behaviour on the in-memory twins in each style, and on Azurite in one style.
@@ -43,16 +43,6 @@ SHOPS = [pytest.param(("memory", style), id=f"memory-{style}") for style in SAGA
         ("tables", SAGA_STYLES[0]), marks=pytest.mark.azurite, id=f"tables-{SAGA_STYLES[0]}"
     )
 ]
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 10) -> bool:
-    """Poll ``condition`` (while an activity the test holds back keeps the host busy)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @pytest.fixture(params=SHOPS)
@@ -197,7 +187,12 @@ class TestTimeouts:
         shop.advance(STEP_TIMEOUT_SECONDS + 1, settle=False)
         # The saga compensates while the reservation is still held back; as on the real host,
         # the instance stays Running until that activity, which it scheduled, has settled.
-        assert eventually(lambda: shop.custom_status(order_id)["status"] == "Compensated")
+        eventually(
+            lambda: shop.custom_status(order_id)["status"] == "Compensated",
+            timeout=10,
+            what="the saga compensating",
+            every=0.01,
+        )
         assert shop.state(order_id).runtime_status == "Running"
         release.set()
         shop.wait_for(order_id, skip_time=False)

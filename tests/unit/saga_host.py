@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -49,15 +47,6 @@ def parse_time(text: str) -> datetime:
 def clock(host: DevHost) -> VirtualClock:
     assert isinstance(host.clock, VirtualClock)
     return host.clock
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 10) -> None:
-    """Poll for a condition that a blocked activity keeps `wait_idle` from reporting."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 def move_clock(host: DevHost, seconds: float) -> None:

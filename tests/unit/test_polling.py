@@ -1,32 +1,25 @@
-"""tests/polling.py: the wait the devhost tests use for what other processes bring about."""
+"""Retry-After for a GET of a saga: its age, 1 s to 30 s, none once finished."""
 
-import itertools
-import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.polling import eventually
+from api.polling import poll_after, retry_after
+from shared.saga.public import FINISHED, PublicStatus
+
+START = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-def test_the_first_true_answer_is_returned() -> None:
-    answers = itertools.chain([None, 0, ""], itertools.repeat("ready"))
-    assert eventually(lambda: next(answers), timeout=5, what="readiness", every=0.001) == "ready"
+@pytest.mark.parametrize(
+    ("age_seconds", "wait"),
+    [(-5, 1), (0, 1), (0.9, 1), (1.5, 1), (2.2, 2), (4.1, 4), (29.9, 29), (30, 30), (86_400, 30)],
+)
+def test_the_wait_grows_with_the_sagas_age(age_seconds: float, wait: int) -> None:
+    """A clock behind the saga's creation (another host's) still gives the first wait."""
+    assert poll_after(START, START + timedelta(seconds=age_seconds)) == wait
 
 
-def test_a_wait_that_runs_out_names_what_did_not_happen() -> None:
-    began = time.monotonic()
-    with pytest.raises(AssertionError, match=r"the sky falling did not happen within 0\.2 s"):
-        eventually(lambda: False, timeout=0.2, what="the sky falling", every=0.01)
-    assert time.monotonic() - began < 2
-
-
-def test_a_failing_check_ends_the_wait_at_once() -> None:
-    calls = []
-
-    def check() -> bool:
-        calls.append(1)
-        raise AssertionError("it ended otherwise")
-
-    with pytest.raises(AssertionError, match="it ended otherwise"):
-        eventually(check, timeout=5, what="anything")
-    assert len(calls) == 1
+def test_a_finished_saga_has_no_retry_after_and_an_unfinished_one_has() -> None:
+    for status in PublicStatus:
+        headers = retry_after(status, datetime.now(UTC))
+        assert headers == ({} if status in FINISHED else {"Retry-After": "1"})

@@ -21,10 +21,10 @@ from types import ModuleType
 from devhost.history import EventType
 from devhost.instance import COMPLETED
 from devhost.testing import DevHost
+from tests.polling import eventually
 from tests.unit.saga_host import (
     clock,
     events,
-    eventually,
     move_clock,
     parse_time,
     scheduled,
@@ -88,7 +88,12 @@ class TestLongStepTimeout:
         instance_id = host.start("patient", {"fail": {"reserve": "slow"}})
         assert fakes.slow_started.wait(10)
         move_clock(host, 7 * DAY)  # the first leg of reserve's 10-day timeout fires
-        eventually(lambda: bool(events(host, instance_id, EventType.TIMER_FIRED)))
+        eventually(
+            lambda: events(host, instance_id, EventType.TIMER_FIRED),
+            timeout=10,
+            what="the timer firing",
+            every=0.01,
+        )
         fakes.release.set()
         assert_completed_without_waiting(host, instance_id)
         assert host.output(instance_id)["status"] == "Completed"
@@ -103,7 +108,12 @@ class TestLongStepTimeout:
         instance_id = host.start("patient", {"fail": {"reserve": "slow"}})
         assert fakes.slow_started.wait(10)
         move_clock(host, 11 * DAY)
-        eventually(lambda: step(host, instance_id, "reserve")["status"] != "Running")
+        eventually(
+            lambda: step(host, instance_id, "reserve")["status"] != "Running",
+            timeout=10,
+            what="reserve settling",
+            every=0.01,
+        )
         fakes.release.set()
         assert host.wait_for(instance_id).runtime_status == COMPLETED
         assert host.output(instance_id)["failure"]["code"] == "StepTimedOut"

@@ -20,10 +20,10 @@ import pytest
 from devhost.history import EventType
 from devhost.instance import COMPLETED, FAILED, RUNNING
 from devhost.testing import DevHost, WaitAbandoned, when_custom_status
+from tests.polling import eventually
 from tests.unit.saga_host import (
     clock,
     events,
-    eventually,
     journal,
     move_clock,
     parse_time,
@@ -293,8 +293,15 @@ class TestTimeouts:
         instance_id = host.start("shop", saga_input)
         assert fakes.slow_started.wait(10)
         move_clock(host, 30)
-        eventually(lambda: (step(host, instance_id, "reserve")["lastError"] or {}).get("code")
-                   == "ActivityFault")  # fmt: skip
+        eventually(
+            lambda: (
+                (step(host, instance_id, "reserve")["lastError"] or {}).get("code")
+                == "ActivityFault"
+            ),
+            timeout=10,
+            what="reserve's release faulting",
+            every=0.01,
+        )
         assert step(host, instance_id, "charge")["status"] == "Compensated"
         fakes.release.set()
         host.wait_idle()
@@ -336,7 +343,12 @@ class TestCancellation:
         instance_id = host.start("shop", {"fail": {"reserve": "slow"}})
         host.raise_event(instance_id, "Cancel")
         assert fakes.slow_started.wait(10)
-        eventually(lambda: bool(events(host, instance_id, EventType.EVENT_RAISED)))
+        eventually(
+            lambda: events(host, instance_id, EventType.EVENT_RAISED),
+            timeout=10,
+            what="the event arriving",
+            every=0.01,
+        )
         fakes.release.set()
         assert host.wait_for(instance_id).runtime_status == COMPLETED
         output = host.output(instance_id)
