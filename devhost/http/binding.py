@@ -13,6 +13,12 @@ INSTANCE_ID_PLACEHOLDER = "INSTANCEID"
 DEFAULT_CONNECTION_NAME = "Storage"
 
 
+def under(lowered_path: str, base: str) -> bool:
+    """Whether a lower-cased path is ``base`` (one of the bases above, no trailing slash) or
+    below it."""
+    return lowered_path == base or lowered_path.startswith(base + "/")
+
+
 def management_urls(base_url: str, hub_name: str, instance_id: str) -> dict[str, str]:
     """The HttpManagementPayload of one instance, as the extension builds it."""
     webhook = base_url.rstrip("/") + WEBHOOK_PATH

@@ -30,6 +30,8 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
 from yarl import URL
 
+from devhost.http.binding import under
+
 log = logging.getLogger("devhost")
 
 # The durable API handler: the request and the path below the API's base, as the server calls it.
@@ -102,9 +104,7 @@ async def answer_locally(
             base.raw_authority,
         ):
             continue
-        lowered = url.path.lower()
-        below = lowered == base.path or lowered.startswith(base.path + "/")
-        if not below or len(body) > served.max_body_bytes:
+        if not under(url.path.lower(), base.path) or len(body) > served.max_body_bytes:
             return None
         request = LocalRequest(method, url, headers, body)
         try:

@@ -14,7 +14,7 @@ from devhost.app_loader import FunctionIndex
 from devhost.config import HostConfig
 from devhost.faults import Fault, FaultPlan
 from devhost.http import local_client
-from devhost.http.binding import RPC_PATH, WEBHOOK_PATH, client_binding_json
+from devhost.http.binding import RPC_PATH, WEBHOOK_PATH, client_binding_json, under
 from devhost.http.durable_api import DurableApi
 from devhost.http.routes import RouteTemplateError
 from devhost.http.throttle import HttpThrottle, LoadMonitor
@@ -100,7 +100,7 @@ def build_app(
         if lowered == FAULTS_PATH:
             return await handle_faults(request, current_hub(hub).faults)
         for base in API_BASES:
-            if _under(lowered, base):
+            if under(lowered, base):
                 return await api.handle(request, path[len(base) :])
         below = _below_prefix(request.rel_url.raw_path, prefix)
         if below is None:
@@ -146,12 +146,7 @@ def build_app(
 def _throttled(lowered_path: str) -> bool:
     """Every request passes the host's throttle but /admin ones and the durable client's RPC
     calls (the extension's own listener on the Functions host)."""
-    return not (lowered_path.startswith("/admin/") or _under(lowered_path, RPC_BASE))
-
-
-def _under(lowered_path: str, base: str) -> bool:
-    """Whether the path is ``base`` or below it."""
-    return lowered_path == base or lowered_path.startswith(base + "/")
+    return not (lowered_path.startswith("/admin/") or under(lowered_path, RPC_BASE))
 
 
 def _below_prefix(raw_path: str, prefix: str) -> str | None:
