@@ -181,9 +181,10 @@ class WorkerPool:
 
     def oldest_wait(self) -> float:
         """Seconds the longest-waiting invocation has waited for a worker (0 when none waits)."""
-        if not self._waiting:
-            return 0.0
-        return time.monotonic() - min(self._waiting.values())
+        # Waits are added as they begin and dicts keep that order: the first is the oldest
+        # (read for every deferred checkpoint, so not a scan of every wait).
+        oldest = next(iter(self._waiting.values()), None)
+        return 0.0 if oldest is None else time.monotonic() - oldest
 
     async def run(self, name: str, function: Any, input_text: str | None) -> ActivityOutcome:
         try:

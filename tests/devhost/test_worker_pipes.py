@@ -218,3 +218,29 @@ def test_a_message_larger_than_the_pipe_buffer_crosses_whole(app_file: Path, loo
     with asyncio.Runner(loop_factory=runner_loop) as runner:
         outcomes = runner.run(scenario())
     assert [result(outcome)["value"] for outcome in outcomes] == [big] * 3
+
+
+def test_the_oldest_wait_for_a_worker_is_the_first_still_waiting(app_file: Path) -> None:
+    """No worker is idle (none started): calls wait; the oldest wait is the first call's, and
+    once that call is gone, the next one's."""
+
+    async def scenario() -> list[float]:
+        pool = WorkerPool(1, app_file)
+        first = asyncio.create_task(pool.run("echo", None, "1"))
+        await asyncio.sleep(0.2)
+        second = asyncio.create_task(pool.run("echo", None, "2"))
+        await asyncio.sleep(0.05)
+        waits = [pool.oldest_wait()]
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
+        waits.append(pool.oldest_wait())
+        second.cancel()
+        await asyncio.gather(second, return_exceptions=True)
+        waits.append(pool.oldest_wait())
+        pool.close()
+        return waits
+
+    by_first, by_second, none = asyncio.run(scenario())
+    assert by_first >= 0.25
+    assert 0.05 <= by_second < by_first
+    assert none == 0.0
