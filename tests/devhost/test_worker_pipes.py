@@ -123,6 +123,26 @@ def test_sync_and_async_activities_run_in_the_worker_and_faults_come_back(
     assert "raise ValueError" in refused.details and "devhost" not in refused.details
 
 
+def test_the_worker_idle_the_shortest_time_takes_the_next_call(app_file: Path) -> None:
+    """Calls one after another stay on one warm worker; calls at once spread over the others."""
+
+    async def scenario() -> tuple[list[object], list[object]]:
+        runner = WorkerPool(3, app_file)
+        await runner.start()
+        try:
+            one_by_one = [await runner.run("echo", None, json.dumps(i)) for i in range(5)]
+            at_once = await asyncio.gather(
+                *(runner.run("echo", None, json.dumps(i)) for i in range(3))
+            )
+        finally:
+            runner.close()
+        return [result(o)["pid"] for o in one_by_one], [result(o)["pid"] for o in at_once]
+
+    sequential, concurrent = asyncio.run(scenario())
+    assert len(set(sequential)) == 1
+    assert len(set(concurrent)) == 3
+
+
 def test_a_worker_that_dies_fails_its_call_and_is_replaced(app_file: Path) -> None:
     before, lost, after = run_all(app_file, [("echo", 1), ("die", None), ("echo", 2)])
     assert lost.failed and "worker process lost" in lost.reason
