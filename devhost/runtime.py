@@ -109,10 +109,9 @@ class TaskHub(ManagementOperations):
     def queue_delay(self) -> float:
         """Seconds the oldest activity or episode has waited for a worker process (0 when none
         waits, or when they run in this process)."""
-        waits = (
-            getattr(runner, "oldest_wait", None)
-            for runner in (self.dispatcher.runner, self._episodes)
-        )
+        # One WorkerPool usually runs both: ask each runner once.
+        runners = dict.fromkeys((self.dispatcher.runner, self._episodes))
+        waits = (getattr(runner, "oldest_wait", None) for runner in runners)
         return max((wait() for wait in waits if wait is not None), default=0.0)
 
     # ----------------------------------------------------------------- lifecycle
