@@ -42,11 +42,13 @@ def local_action(
     partition: Callable[[M], str],
     reads: Sequence[str],
     new_rows: bool = False,
+    recall: bool = False,
 ) -> Callable[[Callable[[M, UnitOfWork], dict[str, Any]]], Activity]:
     """An action: ``transaction(step_input, uow)`` runs at most once per idempotency key, in one
     batch in the partition ``partition(step_input)`` of ``table`` with the rows ``reads`` (see
-    Ledger.run_once; ``new_rows`` for a step that creates them). A repeat gets the stored reply,
-    and a key reused with another input gets IdempotencyKeyReused."""
+    Ledger.run_once; ``new_rows`` for a step that creates them, ``recall`` for rows that only
+    the saga's own steps write). A repeat gets the stored reply, and a key reused with another
+    input gets IdempotencyKeyReused."""
 
     def decorate(transaction: Callable[[M, UnitOfWork], dict[str, Any]]) -> Activity:
         def activity(call: dict) -> Any:
@@ -58,6 +60,7 @@ def local_action(
                 reads=list(reads),
                 request=step.input.to_wire(),
                 new_rows=new_rows,
+                recall=recall,
                 replay_only=_too_old(step),
             )
             return reply(record)

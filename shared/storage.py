@@ -16,6 +16,7 @@ from azure.data.tables import TableClient, TableServiceClient
 from shared.errors import SettingsError
 from shared.idempotency import TableLedger
 from shared.idempotency.records import utc_now
+from shared.idempotency.row_memory import RowMemory
 from shared.loopback_transport import LOOPBACK as _LOOPBACK
 from shared.loopback_transport import LoopbackTransport
 from shared.settings import Settings
@@ -38,11 +39,15 @@ class TableStorage:
         self._service: TableServiceClient | None = None
         self._credential: Any = None  # an azure.identity credential once one is in use
         self._tables: dict[str, TableClient] = {}
+        # Per table, what this process last committed to it (see Ledger.run_once's recall).
+        self._memories: dict[str, RowMemory] = {}
 
     def ledger(self, name: str, clock: Callable[[], datetime] = utc_now) -> TableLedger:
         """The ledger over table `name`: a thin wrapper around the shared client, cheap to make
         per call."""
-        return TableLedger(self.get_table(name), clock=clock)
+        table = self.get_table(name)
+        memory = self._memories.get(name) or self._memories.setdefault(name, RowMemory())
+        return TableLedger(table, clock=clock, memory=memory)
 
     def get_table(self, name: str) -> TableClient:
         """The client for table `SAGA_TABLE_PREFIX + name`, creating the table on first use."""

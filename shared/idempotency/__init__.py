@@ -39,11 +39,22 @@ above runs (a duplicate is answered from the record it finds). So `transaction` 
 side effects other than staging: here it may run on that guess even for a duplicate, as it may
 re-run on contention.
 
-Round trips: one read plus one batch, or one read for a duplicate; with `new_rows`, one batch,
-or the rejected batch and one read for a duplicate. The read is a point read when
-nothing else is needed, else one query `RowKey eq a or RowKey eq b ...` in the partition, which
-Table storage answers by scanning that partition: purging keeps partitions small. Rows read with
-`uow.get` but not named in `reads` cost one point read each.
+Recalled rows: each ledger remembers the business rows this process last committed to its table
+(`RowMemory`, the latest few thousand, with their ETags). With `run_once(..., recall=True)`, for
+rows that only the saga's own steps write (an order's row, which create_order writes and
+confirm_order changes), when every row in `reads` is remembered the read is skipped:
+`transaction` runs on the rows as remembered, and if it stages for each of them an update or
+delete (conditional on the remembered ETag) the batch is sent at once. A row someone else changed
+since fails it on its ETag, and the usual path runs. Across several processes the memory helps
+when the step runs where the row was last written; otherwise it costs nothing. On rows that many
+sagas share (stock, balances) another process has usually written last, and a stale guess costs
+a rejected batch on top of the usual read and batch: leave `recall` off there.
+
+Round trips: one read plus one batch, or one read for a duplicate; with `new_rows`, or `recall`
+and the rows remembered, one batch, or the rejected batch and one read for a duplicate. The read
+is a point read when nothing else is needed, else one query `RowKey eq a or RowKey eq b ...` in
+the partition, which Table storage answers by scanning that partition: purging keeps partitions
+small. Rows read with `uow.get` but not named in `reads` cost one point read each.
 
 Retention: `records_before(cutoff)` lists old records and `forget(partition, keys)` deletes
 them. A deleted record no longer stops a duplicate, so `shared.retention` forgets only the

@@ -32,6 +32,7 @@ from shared.idempotency.records import (
     replay_record,
     utc_now,
 )
+from shared.idempotency.row_memory import RowMemory
 from shared.idempotency.table_store import TableStore
 from shared.idempotency.unit_of_work import UnitOfWork
 
@@ -52,6 +53,7 @@ class Ledger(Protocol):
         reads: Iterable[str] = (),
         request: Any = None,
         new_rows: bool = False,
+        recall: bool = False,
         replay_only: bool = False,
     ) -> LedgerRecord: ...
 
@@ -89,10 +91,13 @@ class LedgerCore:
         *,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         clock: Callable[[], datetime] = utc_now,
+        memory: RowMemory | None = None,
     ) -> None:
         self._store = store
         self._max_attempts = max_attempts
         self._clock = clock
+        # What this process last committed to the table's business rows, for ``recall``.
+        self._row_memory = memory if memory is not None else RowMemory()
 
     def run_once(
         self,
@@ -103,19 +108,27 @@ class LedgerCore:
         reads: Iterable[str] = (),
         request: Any = None,
         new_rows: bool = False,
+        recall: bool = False,
         replay_only: bool = False,
     ) -> LedgerRecord:
         """Run `transaction` and commit its writes with the key's record, unless the key has one.
 
         ``new_rows=True`` says the rows in `reads` are normally absent and the transaction creates
-        them: it is then committed without reading first (see `shared.idempotency`).
+        them: it is then committed without reading first. ``recall=True`` says only this saga's
+        own steps write them: when this process committed each of them last, the transaction runs
+        on them as committed, without reading first (see `shared.idempotency` for both).
         ``replay_only=True`` only answers from the key's record, and raises RecordMissing when
         there is none (a call so old that its record may have been purged)."""
         row_keys = [check_key("row key", row_key, business=True) for row_key in reads]
         request_hash = hash_of_request(request)
         check_key("partition", partition)
-        if new_rows and not replay_only:
-            record = self._commit_unread(partition, key, transaction, row_keys, request_hash)
+        guess: dict[str, Row | None] | None = None
+        if new_rows and row_keys:
+            guess = dict.fromkeys(row_keys)
+        elif recall and (remembered := self._row_memory.recall(partition, row_keys)):
+            guess = dict(remembered)
+        if guess is not None and not replay_only:
+            record = self._commit_guess(partition, key, transaction, guess, request_hash)
             if record is not None:
                 return record
         return self._run(partition, key, transaction, row_keys, request_hash, replay_only)
@@ -191,7 +204,7 @@ class LedgerCore:
                 raise TransactionTooLarge("(none)", f"{MAX_BATCH_OPS} operations per batch")
             try:
                 if ops:
-                    self._store.commit(partition, ops)
+                    self._commit(partition, ops)
                 return result
             except Conflict:
                 if attempt < self._max_attempts:
@@ -243,31 +256,34 @@ class LedgerCore:
                 _back_off(attempt)
         raise ContentionExhausted(key, partition, self._max_attempts)
 
-    def _commit_unread(
+    def _commit_guess(
         self,
         partition: str,
         key: str,
         transaction: Callable[[UnitOfWork], Any],
-        row_keys: list[str],
+        guess: dict[str, Row | None],
         request_hash: str | None,
     ) -> LedgerRecord | None:
-        """The record of committing without reading first, or None when the usual path must
-        decide (some row or the record exists, or the guess was not a pure insert)."""
-        if not row_keys:
-            return None
-        uow = UnitOfWork(self._store, partition, dict.fromkeys(row_keys))
+        """The record of committing on a guess of the rows (absent, or as last committed here)
+        without reading them, or None when the usual path must decide: the transaction raised,
+        or did not stage for every row a write that fails unless the row is as guessed, or some
+        row, or the record, was not as guessed."""
+        uow = UnitOfWork(self._store, partition, dict(guess))
         try:
             result = transaction(uow)
-        except Exception:  # it may depend on rows that do exist: the reading path decides
+        except Exception:  # it may depend on rows that are not as guessed: reading decides
             return None
         staged = uow._staged
-        if any(k not in staged or staged[k].kind != "create" for k in row_keys):
+        if not all(_checked_by(staged.get(k), row) for k, row in guess.items()):
             return None
         record, entity = self._new_record(partition, key, "applied", result, request_hash)
         ops = [Op("create", entity), *staged.values()]
         if len(ops) > MAX_BATCH_OPS:
             return None
-        return self._commit_or_replay(partition, record, ops, request_hash)
+        committed = self._commit_or_replay(partition, record, ops, request_hash)
+        if committed is None:
+            self._row_memory.forget(partition, guess)
+        return committed
 
     def _commit_or_replay(
         self, partition: str, record: LedgerRecord, ops: list[Op], request_hash: str | None
@@ -276,13 +292,28 @@ class LedgerCore:
         duplicate or a tombstone got there first: its record is the answer. None when a staged
         write conflicted instead (the caller reads again)."""
         try:
-            self._store.commit(partition, ops)
+            self._commit(partition, ops)
             return record
         except Conflict as conflict:
             record_row = record_row_key(record.key)
             if conflict.index == 0 and (stored := self._store.fetch(partition, [record_row])):
                 return replay_record(stored[record_row], request_hash)
             return None
+
+    def _commit(self, partition: str, ops: list[Op]) -> None:
+        """Commit ``ops`` (raises Conflict) and remember the business rows as written."""
+        etags = self._store.commit(partition, ops)
+        if len(etags) != len(ops):  # not one ETag per operation: remember none of them
+            self._row_memory.forget(partition, [op.entity["RowKey"] for op in ops])
+            return
+        written = [
+            (op.entity["RowKey"], Row(dict(op.entity), etag))
+            for op, etag in zip(ops, etags, strict=True)
+            if op.kind != "delete" and etag and not op.entity["RowKey"].startswith(RECORD_PREFIX)
+        ]
+        self._row_memory.remember(partition, written)
+        deleted = [op.entity["RowKey"] for op in ops if op.kind == "delete"]
+        self._row_memory.forget(partition, deleted)
 
     def _new_record(
         self,
@@ -321,8 +352,10 @@ class TableLedger(LedgerCore):
         *,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         clock: Callable[[], datetime] = utc_now,
+        memory: RowMemory | None = None,
     ) -> None:
-        super().__init__(TableStore(table), max_attempts=max_attempts, clock=clock)
+        store = TableStore(table)
+        super().__init__(store, max_attempts=max_attempts, clock=clock, memory=memory)
 
 
 class MemoryLedger(LedgerCore):
@@ -333,13 +366,32 @@ class MemoryLedger(LedgerCore):
         *,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         clock: Callable[[], datetime] = utc_now,
+        memory: RowMemory | None = None,
+        store: MemoryStore | None = None,
     ) -> None:
-        self._memory = MemoryStore()
-        super().__init__(self._memory, max_attempts=max_attempts, clock=clock)
+        self._memory_store = store if store is not None else MemoryStore()
+        super().__init__(self._memory_store, max_attempts=max_attempts, clock=clock, memory=memory)
 
     def rows(self) -> dict[tuple[str, str], Row]:
         """Every row, records included, by (PartitionKey, RowKey) (for tests)."""
-        return self._memory.snapshot()
+        return self._memory_store.snapshot()
+
+    def sibling(self) -> MemoryLedger:
+        """The same rows as another process sees them, with a memory of its own (for tests of
+        what several processes do, as several TableLedgers on one table do)."""
+        return MemoryLedger(
+            max_attempts=self._max_attempts, clock=self._clock, store=self._memory_store
+        )
+
+
+def _checked_by(op: Op | None, guessed: Row | None) -> bool:
+    """Whether the batch holding ``op`` fails unless its row is as guessed: a create of a row
+    guessed absent, an update or delete on the ETag of a row guessed present."""
+    if op is None:
+        return False
+    if guessed is None:
+        return op.kind == "create"
+    return op.kind in ("update", "delete") and op.etag == guessed.etag
 
 
 def _back_off(attempt: int) -> None:

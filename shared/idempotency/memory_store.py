@@ -21,7 +21,7 @@ class MemoryStore:
             found = {key: self._rows.get((partition, key)) for key in row_keys}
         return {key: Row(dict(row.entity), row.etag) for key, row in found.items() if row}
 
-    def commit(self, partition: str, ops: Sequence[Op]) -> None:
+    def commit(self, partition: str, ops: Sequence[Op]) -> list[str]:
         with self._lock:
             for index, op in enumerate(ops):
                 current = self._rows.get((partition, op.entity["RowKey"]))
@@ -29,12 +29,16 @@ class MemoryStore:
                     op.kind in ("update", "delete") and (current is None or current.etag != op.etag)
                 ):
                     raise Conflict(index)
+            etags = []
             for op in ops:
                 key = (partition, op.entity["RowKey"])
                 if op.kind == "delete":
                     del self._rows[key]
+                    etags.append("")
                 else:
-                    self._rows[key] = Row(dict(op.entity), f'W/"{next(self._versions)}"')
+                    etags.append(f'W/"{next(self._versions)}"')
+                    self._rows[key] = Row(dict(op.entity), etags[-1])
+        return etags
 
     def snapshot(self) -> dict[tuple[str, str], Row]:
         """Every row by (PartitionKey, RowKey), as of now."""

@@ -49,13 +49,14 @@ class TableStore:
         )
         return {entity["RowKey"]: _row_from_table(entity) for entity in found}
 
-    def commit(self, partition: str, ops: Sequence[Op]) -> None:
+    def commit(self, partition: str, ops: Sequence[Op]) -> list[str]:
         try:
-            self._table.submit_transaction([_table_operation(op) for op in ops])
+            answers = self._table.submit_transaction([_table_operation(op) for op in ops])
         except TableTransactionError as error:
             if _error_code(error) in _CONFLICTS:
                 raise Conflict(error.index) from error
             raise
+        return [str(answer.get("etag") or "") for answer in answers]
 
     def records_before(self, cutoff: datetime) -> list[tuple[str, str]]:
         # A scan of the whole table, keys only: the retention job's query, run once a day.

@@ -297,6 +297,78 @@ class TestNewRows:
                             new_rows=True)  # fmt: skip
 
 
+@pytest.fixture
+def two_processes(new_ledger: NewLedger) -> tuple[Ledger, Ledger]:
+    """Two ledgers on the same rows, each with its own memory of what it committed, as the
+    ledgers of two worker processes are."""
+    first = new_ledger()
+    if isinstance(first, MemoryLedger):
+        return first, first.sibling()
+    return first, new_ledger()  # another TableLedger on the same table
+
+
+def recalled_reserve(ledger: Ledger, key: str, quantity: int) -> LedgerRecord:
+    return ledger.run_once(SKU, key, reserve(quantity), reads=["stock"], recall=True)
+
+
+class TestRecall:
+    """run_once(recall=True): rows this process committed last are used unread; the batch's
+    ETag checks decide whether they were current (round trips: test_ledger_round_trips)."""
+
+    def test_a_row_this_process_committed_is_changed_once(self, ledger: Ledger) -> None:
+        set_stock(ledger, 10)
+        assert recalled_reserve(ledger, "a", 3).result == {"ok": True, "value": {"available": 7}}
+        assert recalled_reserve(ledger, "b", 2).result == {"ok": True, "value": {"available": 5}}
+        assert available(ledger) == 5
+
+    def test_a_duplicate_gets_the_first_answer_and_changes_nothing(self, ledger: Ledger) -> None:
+        set_stock(ledger, 10)
+        first = recalled_reserve(ledger, "k", 3)
+        assert recalled_reserve(ledger, "k", 3) == first
+        assert available(ledger) == 7
+
+    def test_a_row_another_process_changed_is_read_again_and_no_update_is_lost(
+        self, two_processes: tuple[Ledger, Ledger]
+    ) -> None:
+        here, elsewhere = two_processes
+        set_stock(here, 10)  # remembered here
+        recalled_reserve(elsewhere, "elsewhere", 4)  # 6 left; here still remembers 10
+        record = recalled_reserve(here, "here", 3)
+        assert record.result == {"ok": True, "value": {"available": 3}}
+        assert available(here) == 3
+
+    def test_an_outcome_decided_on_a_stale_row_without_writing_it_is_never_committed(
+        self, two_processes: tuple[Ledger, Ledger]
+    ) -> None:
+        """Remembered: 1 in stock; stored: 10. OutOfStock on the memory writes no row, so no
+        ETag would check it: the ledger reads instead, and the reservation succeeds."""
+        here, elsewhere = two_processes
+        set_stock(here, 1)
+        set_stock(elsewhere, 10)
+        record = recalled_reserve(here, "k", 5)
+        assert record.result == {"ok": True, "value": {"available": 5}}
+        assert available(here) == 5
+
+    def test_rows_not_remembered_are_read_as_usual(
+        self, two_processes: tuple[Ledger, Ledger]
+    ) -> None:
+        here, elsewhere = two_processes
+        set_stock(elsewhere, 10)
+        assert recalled_reserve(here, "k", 4).result == {"ok": True, "value": {"available": 6}}
+
+    def test_a_tombstone_still_wins(self, ledger: Ledger) -> None:
+        set_stock(ledger, 10)
+        tombstone = ledger.tombstone(SKU, "k")
+        assert recalled_reserve(ledger, "k", 3) == tombstone
+        assert available(ledger) == 10
+
+    def test_concurrent_recalled_steps_lose_no_update(self, ledger: Ledger) -> None:
+        """Ten threads of one process, one remembered row: each stale guess is read again."""
+        set_stock(ledger, 100)
+        concurrently(10, lambda i: recalled_reserve(ledger, f"k{i}", 1))
+        assert available(ledger) == 90
+
+
 class TestConcurrency:
     def test_etag_conflict_is_retried_without_losing_the_other_update(self, ledger: Ledger) -> None:
         """A writer that changes the row between read and commit forces one re-run, not a loss."""

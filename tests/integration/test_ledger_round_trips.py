@@ -35,16 +35,25 @@ class Requests:
 
 
 @pytest.fixture
-def requests_and_ledger(azurite: str) -> Iterator[tuple[Requests, TableLedger]]:
-    """A TableLedger on a fresh table whose client reports each request, with stock 10."""
+def trips_table(azurite: str) -> Iterator[tuple[Requests, TableClient]]:
+    """A fresh table whose client reports each request."""
     name = f"trips{uuid.uuid4().hex[:12]}"
     TableServiceClient.from_connection_string(azurite).create_table(name)
     requests = Requests()
     table = TableClient.from_connection_string(azurite, name, raw_response_hook=requests.hook)
+    yield requests, table
+    table.delete_table()
+
+
+@pytest.fixture
+def requests_and_ledger(
+    trips_table: tuple[Requests, TableClient],
+) -> tuple[Requests, TableLedger]:
+    """A TableLedger on that table, with stock 10."""
+    requests, table = trips_table
     ledger = TableLedger(table)
     ledger.run_once(SKU, "seed", lambda uow: uow.upsert({"RowKey": "stock", "available": 10}))
-    yield requests, ledger
-    table.delete_table()
+    return requests, ledger
 
 
 def reserve(uow: UnitOfWork) -> Any:
@@ -96,6 +105,32 @@ class TestRoundTrips:
         """Forgetting `reads` stays correct but pays a point read per row."""
         requests, ledger = requests_and_ledger
         assert len(requests.during(lambda: ledger.run_once(SKU, "k", reserve))) == 3
+
+    def test_a_step_on_a_row_this_process_committed_last_is_one_batch(
+        self, requests_and_ledger: tuple[Requests, TableLedger]
+    ) -> None:
+        """With recall, the stock row the seed committed is used unread, checked by its ETag."""
+        requests, ledger = requests_and_ledger
+        step = partial(ledger.run_once, SKU, "k", reserve, reads=["stock"], recall=True)
+        assert requests.during(step) == ["POST $batch"]
+        duplicate = requests.during(step)  # the batch fails on the record; then its point read
+        assert len(duplicate) == 2 and duplicate[0] == "POST $batch", duplicate
+        assert ledger.get(SKU, "stock") == {"PartitionKey": SKU, "RowKey": "stock", "available": 9}
+
+    def test_a_stale_recalled_row_costs_the_rejected_batch_then_the_usual_two(
+        self,
+        trips_table: tuple[Requests, TableClient],
+        requests_and_ledger: tuple[Requests, TableLedger],
+    ) -> None:
+        """Another process (another ledger, its own memory) restocked: the ETag check fails."""
+        requests, ledger = requests_and_ledger
+        elsewhere = TableLedger(trips_table[1])
+        restock = {"RowKey": "stock", "available": 20}
+        elsewhere.run_once(SKU, "restock", lambda uow: uow.upsert(restock))
+        step = partial(ledger.run_once, SKU, "k", reserve, reads=["stock"], recall=True)
+        sent = requests.during(step)
+        assert len(sent) == 3 and sent[0] == sent[2] == "POST $batch", sent
+        assert ledger.get(SKU, "stock")["available"] == 19  # type: ignore[index]
 
     def test_compensation_is_one_query_and_one_batch(
         self, requests_and_ledger: tuple[Requests, TableLedger]
