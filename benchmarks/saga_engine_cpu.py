@@ -4,9 +4,10 @@
 
 All make the same five activity calls; the figure is the CPU time spent inside orchestrator
 episodes (the SDK's replay plus the orchestrator's own code), per orchestration, as devhost
-measures it around each episode. The hand-written baseline races each step against a Cancel
-event, as the saga semantics require (the same calls the engine makes); a bare sequence without
-that race is reported too. Target: engine <= 1.2x the hand-written orchestrator.
+measures it around each episode. The hand-written baseline makes the same durable calls as the
+engine: it races each step against the saga's two listeners, Cancel and the operator's
+RetryCompensation, as the saga semantics require; a bare sequence without those races is
+reported too. Target: engine <= 1.2x the hand-written orchestrator.
 """
 
 from __future__ import annotations

@@ -34,9 +34,14 @@ PositiveNumber = Annotated[StrictInt, Field(ge=1, lt=2**53)]
 Cents = WholeNumber
 
 
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
 def to_wire(value: Any) -> Any:
     """``value`` as the durable host carries it: a Contract becomes its JSON object, lists and
     dicts are converted member by member, anything else is returned as it is."""
+    if type(value) in _AS_IS:  # the common case first: orchestrators convert on every replay
+        return value
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
     if isinstance(value, list | tuple):

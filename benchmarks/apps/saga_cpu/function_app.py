@@ -36,23 +36,38 @@ def engine(context: df.DurableOrchestrationContext):
     return (yield from run_saga(context, ENGINE_SAGA, context.get_input()))
 
 
-def _by_hand(context: df.DurableOrchestrationContext, race_cancel: bool):
-    """What a careful hand-written saga does on the happy path: each call with its idempotency
-    key, the envelope checked, progress published as custom status and, with ``race_cancel``,
-    each step raced against a Cancel event as the saga semantics require."""
+def _by_hand(context: df.DurableOrchestrationContext, race_signals: bool):
+    """What a careful hand-written saga does on the happy path: each call with the payload the
+    engine sends (its idempotency key, the saga's input, when it was issued and the attempt's
+    number), the envelope checked, progress published as custom status and, with ``race_signals``,
+    each step raced against the saga's two listeners, as the engine races them: Cancel, and the
+    operator's RetryCompensation (a stray one is absorbed, so it cannot pre-approve a retry)."""
     saga_input = context.get_input()
-    cancel = context.wait_for_external_event("Cancel") if race_cancel else None
+    cancel = retry = None
+    if race_signals:
+        cancel = context.wait_for_external_event("Cancel")
+        retry = context.wait_for_external_event("RetryCompensation")
     steps = [{"name": name, "status": "Pending", "attempts": 0} for name in NAMES]
     results = {}
     for step in steps:
         step["status"], step["attempts"] = "Running", 1
         context.set_custom_status({"saga": "bench", "status": "Running", "steps": steps})
-        payload = {"key": f"{context.instance_id}:{step['name']}", "input": saga_input}
+        payload = {
+            "key": f"{context.instance_id}:{step['name']}",
+            "input": saga_input,
+            "issuedAt": context.current_utc_datetime.isoformat(),
+            "attempt": 1,
+        }
         activity = context.call_activity(forward, payload)
         if cancel is None:
             yield activity
-        elif (yield context.task_any([activity, cancel])) is cancel:
-            raise RuntimeError("cancelled (compensation is not part of this benchmark)")
+        while cancel is not None:
+            winner = yield context.task_any([activity, cancel, retry])
+            if winner is cancel:
+                raise RuntimeError("cancelled (compensation is not part of this benchmark)")
+            if winner is activity:
+                break
+            retry = context.wait_for_external_event("RetryCompensation")
         envelope = parse_envelope(activity.result)
         if not envelope.ok:
             raise RuntimeError(f"{step['name']} failed")
@@ -64,9 +79,9 @@ def _by_hand(context: df.DurableOrchestrationContext, race_cancel: bool):
 
 @app.orchestration_trigger(context_name="context")
 def by_hand(context: df.DurableOrchestrationContext):
-    return (yield from _by_hand(context, race_cancel=True))
+    return (yield from _by_hand(context, race_signals=True))
 
 
 @app.orchestration_trigger(context_name="context")
 def by_hand_no_cancel(context: df.DurableOrchestrationContext):
-    return (yield from _by_hand(context, race_cancel=False))
+    return (yield from _by_hand(context, race_signals=False))
