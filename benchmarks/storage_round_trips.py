@@ -34,6 +34,7 @@ from services.payments import put_account  # noqa: E402
 from services.tables import TABLES  # noqa: E402
 from shared import services  # noqa: E402
 from shared.idempotency import TableLedger  # noqa: E402
+from shared.idempotency.row_memory import RowMemory  # noqa: E402
 from shared.ledgers import ledger_for  # noqa: E402
 from shared.saga import Step  # noqa: E402
 from shared.services import Clock, Services  # noqa: E402
@@ -46,6 +47,7 @@ def counted_tables(connection_string: str) -> Iterator[list[str]]:
     sent: list[str] = []
     prefix = get_settings().table_prefix
     clients: dict[str, TableClient] = {}
+    memories: dict[str, RowMemory] = {}  # one per table and process, as TableStorage keeps
 
     class CountedStorage:
         def ledger(self, name: str, clock: Clock) -> TableLedger:
@@ -55,7 +57,8 @@ def counted_tables(connection_string: str) -> Iterator[list[str]]:
                     prefix + name,
                     raw_response_hook=lambda response: sent.append(response.http_request.method),
                 )
-            return TableLedger(clients[name], clock=clock)
+            memory = memories.setdefault(name, RowMemory())
+            return TableLedger(clients[name], clock=clock, memory=memory)
 
         def ping(self, timeout_seconds: float) -> None:
             return None
