@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Mapping
 from enum import StrEnum
@@ -271,10 +272,17 @@ def worst_case(definition: SagaDefinition) -> dict[str, Any]:
 def _check_fits(definition: SagaDefinition) -> None:
     """Refuse, before any step runs, a saga whose record could outgrow the host's limit (the
     host would fail it part-way, with nothing compensated)."""
-    units = json_units(worst_case(definition))
+    units = _worst_case_units(definition)
     if units > HOST_LIMIT_UNITS:
         raise SagaDefinitionError(
             f"saga {definition.name!r}: its progress record could reach {2 * units} bytes of "
             f"UTF-16, over the host's {2 * HOST_LIMIT_UNITS}-byte custom status limit; give "
             "its fan-outs fewer members, or its steps shorter names"
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _worst_case_units(definition: SagaDefinition) -> int:
+    # Every saga's first episode asks, and the answer depends on the definition alone (a
+    # fan-out's expansion is a definition of its own): measured once per process, not per saga.
+    return json_units(worst_case(definition))

@@ -1,7 +1,8 @@
 """The engine's log records of one saga: its status changes and how each attempt ended.
 
 Written from the orchestrator, so only when it is not replaying (a replay repeats what an
-earlier episode already logged). Each record carries the fields of ``shared.saga.logs``.
+earlier episode already logged), and only built when its level is enabled. Each record carries
+the fields of ``shared.saga.logs``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ class Trail:
     ) -> None:
         """The saga entered ``status``. A ``notice`` (``{"step", "code", "message"}``: the failure
         it compensates for, or what an operator must fix) makes the record a warning."""
-        if self._context.is_replaying:
+        level = logging.INFO if notice is None else logging.WARNING
+        if self._context.is_replaying or not log.isEnabledFor(level):
             return
         if notice is not None:
             log.warning(
@@ -52,7 +54,7 @@ class Trail:
         )
 
     def attempt_failed(self, call: Call, attempt: int, error: StepError) -> None:
-        if self._context.is_replaying:
+        if self._context.is_replaying or not log.isEnabledFor(logging.INFO):
             return
         log.info(
             "saga %s (%s): step %s, %s attempt %d failed: %s: %s",
@@ -69,13 +71,14 @@ class Trail:
         )
 
     def settled(self, result: Settled, attempt: int) -> None:
-        if self._context.is_replaying:
+        succeeded = result.settlement is Settlement.SUCCEEDED
+        level = logging.INFO if succeeded else logging.WARNING
+        if self._context.is_replaying or not log.isEnabledFor(level):
             return
         call = result.call
-        succeeded = result.settlement is Settlement.SUCCEEDED
         code = None if result.error is None else result.error.code
         log.log(
-            logging.INFO if succeeded else logging.WARNING,
+            level,
             "saga %s (%s): step %s, %s: %s after %d attempt(s)%s",
             self._saga,
             self._context.instance_id,
