@@ -3,10 +3,12 @@
 With ``--worker-processes N`` devhost starts N processes (spawned: each starts clean and imports
 the app once) and keeps a pipe to each. An invocation sends (kind, function name, input JSON) to
 an idle worker, which runs it on its main thread and sends the answer back as JSON: an activity's
-outcome, or an orchestrator episode's reply. The host keeps everything else: history, storage,
-fault injection, retries, timers. Each worker runs one invocation at a time, so N is also the
-concurrency. A worker that dies is replaced: the activity it was running fails as a technical
-fault (retried like any other), the episode is run again on another worker.
+outcome, or an orchestrator episode's reply, with the log records the app made meanwhile (the
+host logs them, as the Functions host logs what its Python worker sends: devhost.worker_logs).
+The host keeps everything else: history, storage, fault injection, retries, timers. Each worker
+runs one invocation at a time, so N is also the concurrency. A worker that dies is replaced: the
+activity it was running fails as a technical fault (retried like any other), the episode is run
+again on another worker.
 
 Stopping devhost stops the workers at once, busy or not, as the Functions host stops its language
 workers: what they were running is abandoned (it is run again after a restart), not failed.
@@ -30,7 +32,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from devhost import sdk_speedups
+from devhost import sdk_speedups, worker_logs
 from devhost.activities import ActivityOutcome, log_failure, run_activity, run_activity_async
 from devhost.episode import EpisodeResult, call_orchestrator, decode_episode
 from devhost.invocation import ClientBinding
@@ -58,6 +60,7 @@ def _worker_main(
     conn: Connection, app_file: str, host_pid: int, client_json: str | None, replay_check: bool
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logs = worker_logs.install()
     from devhost.app_loader import load_app
 
     threading.Thread(target=_exit_with_host, args=(host_pid,), daemon=True).start()
@@ -71,11 +74,12 @@ def _worker_main(
             (kind, name), text = unframe(conn.recv_bytes())
         except EOFError:  # the host closed the pipe: devhost is stopping
             return
+        logs.begin()
         try:
             head, body = _invoke(functions, loop, kind, name, text, client, replay_check)
-            message = frame([_OK, head], body)
+            message = frame([_OK, head, logs.end()], body)
         except Exception as error:  # devhost's own fault (say, an unknown name): the worker lives
-            message = frame([_ERROR, f"{type(error).__name__}: {error}"], None)
+            message = frame([_ERROR, f"{type(error).__name__}: {error}", logs.end()], None)
         conn.send_bytes(message)
 
 
@@ -241,7 +245,8 @@ class WorkerPool:
             self._replace(worker, f"worker process {worker.process.pid} left mid-invocation")
             raise
         self._idle.put_nowait(worker)
-        (status, head), body = unframe(message)
+        (status, head, records), body = unframe(message)
+        worker_logs.replay(records)
         if status != _OK:
             raise WorkerError(head)
         return head, body

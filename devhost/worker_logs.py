@@ -1,0 +1,78 @@
+"""The app's log records in a worker process, handed to the host as the Python worker hands them.
+
+The Functions Python worker sets its root logger to INFO (DEBUG with PYTHON_ENABLE_DEBUG_LOGGING)
+and sends every record to the host, which logs it (azure-functions-python-worker,
+``azure_functions_worker/dispatcher.py``: ``root_logger.setLevel(log_level)`` and its
+``AsyncLoggingHandler``). A devhost worker does the same over its pipe: the records of an
+invocation travel with its answer and the host logs them as they were made (name, level, time,
+message with any traceback). Records made between invocations, at import say, go to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+_DEBUG_LOGGING = "PYTHON_ENABLE_DEBUG_LOGGING"
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class InvocationLogs(logging.Handler):
+    """Collects records while an invocation runs; writes any other record to stderr."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(message)s"))
+        self._collected: list[list[Any]] | None = None
+        self._stderr = logging.StreamHandler(sys.stderr)
+        self._stderr.setFormatter(logging.Formatter("[%(asctime)s] %(message)s"))
+
+    def begin(self) -> None:
+        self._collected = []
+
+    def end(self) -> list[list[Any]]:
+        """The records since ``begin``: [logger name, level, created (epoch s), message]."""
+        collected, self._collected = self._collected or [], None
+        return collected
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._collected is None:
+            self._stderr.handle(record)
+            return
+        try:
+            message = self.format(record)
+            self._collected.append([record.name, record.levelno, record.created, message])
+        except Exception:  # as logging does: a record that cannot be formatted is reported
+            self.handleError(record)
+
+
+def install() -> InvocationLogs:
+    """Route the worker's records through one InvocationLogs at the Python worker's level."""
+    handler = InvocationLogs()
+    root = logging.getLogger()
+    debug = os.environ.get(_DEBUG_LOGGING, "").strip().lower() in _TRUE
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    root.handlers[:] = [handler]
+    # As devhost itself: the app's own records show, the Azure SDKs' request traces do not.
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    return handler
+
+
+def replay(records: list[list[Any]]) -> None:
+    """Log, in the host, the records a worker collected during an invocation."""
+    for name, level, created, message in records:
+        record = logging.makeLogRecord(
+            {
+                "name": name,
+                "levelno": level,
+                "levelname": logging.getLevelName(level),
+                "msg": message,
+                "created": created,
+                "msecs": (created - int(created)) * 1000,
+            }
+        )
+        logger = logging.getLogger(name)
+        if logger.isEnabledFor(level):
+            logger.handle(record)
