@@ -57,8 +57,8 @@ def counted_tables(connection_string: str) -> Iterator[list[str]]:
                     prefix + name,
                     raw_response_hook=lambda response: sent.append(response.http_request.method),
                 )
-            memory = memories.setdefault(name, RowMemory())
-            return TableLedger(clients[name], clock=clock, memory=memory)
+                memories[name] = RowMemory()
+            return TableLedger(clients[name], clock=clock, memory=memories[name])
 
         def ping(self, timeout_seconds: float) -> None:
             return None

@@ -46,7 +46,10 @@ class TableStorage:
         """The ledger over table `name`: a thin wrapper around the shared client, cheap to make
         per call."""
         table = self.get_table(name)
-        memory = self._memories.get(name) or self._memories.setdefault(name, RowMemory())
+        # Not `get(name) or ...`: an empty RowMemory is falsy (it has a length).
+        memory = self._memories.get(name)
+        if memory is None:
+            memory = self._memories.setdefault(name, RowMemory())
         return TableLedger(table, clock=clock, memory=memory)
 
     def get_table(self, name: str) -> TableClient:
