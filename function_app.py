@@ -1,5 +1,7 @@
 """Functions app entry point: creates the Durable Functions app and registers every blueprint."""
 
+import logging
+
 import azure.durable_functions as df
 import azure.functions as func
 
@@ -11,6 +13,10 @@ from orchestrators import sagas
 from shared.saga import check_registered
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+# The Python worker passes INFO records on to Application Insights, and the Azure SDKs log each
+# storage request and answer at INFO: two billed records per Table call. Warnings still show.
+logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 
 # Blueprints are df.Blueprint, not func.Blueprint: only the durable one has the orchestration,
 # activity and durable-client decorators the saga modules need, so every module uses it alike.

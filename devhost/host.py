@@ -300,8 +300,9 @@ def _fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s")
-    # The app's own INFO logs show, as with func; the Azure SDKs' request traces do not.
-    logging.getLogger("azure").setLevel(logging.WARNING)
+    # The app's INFO logs show, as with func, and so do the Azure SDKs' request traces from the
+    # app's HTTP functions (running here) unless the app quiets them; devhost's own storage
+    # requests log to a logger of their own (devhost.store.tables), quiet below WARNING.
     try:
         with asyncio.Runner(loop_factory=_fast_loop_factory()) as runner:
             return runner.run(run(args))

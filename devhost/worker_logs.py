@@ -55,8 +55,8 @@ def install() -> InvocationLogs:
     debug = os.environ.get(_DEBUG_LOGGING, "").strip().lower() in _TRUE
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     root.handlers[:] = [handler]
-    # As devhost itself: the app's own records show, the Azure SDKs' request traces do not.
-    logging.getLogger("azure").setLevel(logging.WARNING)
+    # The Azure SDKs' loggers keep the root's level, as in the Python worker: their INFO request
+    # traces reach the host unless the app quiets them (this app does, in function_app.py).
     return handler
 
 

@@ -18,6 +18,9 @@ from devhost.instance import InstanceState
 from devhost.store.state_rows import StateRowWriter
 
 log = logging.getLogger(__name__)
+# devhost's own storage requests, which the app's log should not show as its own.
+_REQUEST_TRACES = logging.getLogger(f"{__name__}.requests")
+_REQUEST_TRACES.setLevel(logging.WARNING)
 
 STATE_ROW = "state"
 HISTORY_PREFIX = "h"
@@ -193,7 +196,10 @@ class TableStore:
         # use_env_settings=False: azure-core's aiohttp transport otherwise looks up netrc and
         # proxy settings (in executor threads) on every request: half the CPU of a save.
         client = TableClient.from_connection_string(
-            self._connection_string, table_name=self.table_name, use_env_settings=False
+            self._connection_string,
+            table_name=self.table_name,
+            use_env_settings=False,
+            logger=_REQUEST_TRACES,  # the SDK's HTTP logging policy logs here, not as the app
         )
         try:
             await client.create_table()

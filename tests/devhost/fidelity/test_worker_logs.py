@@ -49,6 +49,28 @@ def test_an_activity_logs_at_info_through_the_host(caplog: pytest.LogCaptureFixt
     ]  # no DEBUG: the worker's level is INFO
 
 
+def test_the_azure_sdks_info_records_are_not_quieted(caplog: pytest.LogCaptureFixture) -> None:
+    """The Python worker leaves the Azure SDKs' loggers at its root level, so their per-request
+    INFO traces reach Application Insights unless the app quiets them (a common surprise: see
+    azure-sdk-for-python's HttpLoggingPolicy, which logs at INFO). devhost's workers quieted
+    the ``azure`` loggers, hiding from local runs log volume that Azure would show and bill."""
+
+    async def scenario() -> None:
+        pool = WorkerPool(1, APP / "function_app.py")
+        await pool.start()
+        try:
+            await pool.run("pack", None, json.dumps("parcel-7"))
+        finally:
+            pool.close()
+
+    sdk_logger = "azure.core.pipeline.policies.http_logging_policy"
+    with caplog.at_level(logging.INFO, logger=sdk_logger):
+        asyncio.run(scenario())
+    assert [(r.name, r.getMessage()) for r in caplog.records if r.name == sdk_logger] == [
+        (sdk_logger, "Request URL: x")
+    ]
+
+
 def test_a_logged_exception_keeps_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
     [error] = [r for r in _run_pack(caplog, logging.INFO) if r.levelname == "ERROR"]
     assert "Traceback (most recent call last)" in error.getMessage()

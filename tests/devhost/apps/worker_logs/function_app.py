@@ -27,6 +27,8 @@ def pack_order(context: df.DurableOrchestrationContext):
 @app.activity_trigger(input_name="parcel")
 def pack(parcel: str) -> str:
     log.info("packed %s", parcel)
+    # As an Azure SDK's HTTP logging policy logs each request: the worker does not quiet it.
+    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").info("Request URL: x")
     log.debug("box size for %s: medium", parcel)
     try:
         raise ValueError(f"{parcel} is fragile")
