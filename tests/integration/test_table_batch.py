@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableClient, TableTransactionError
+from azure.data.tables import EntityProperty, TableClient, TableTransactionError
 
 from shared.loopback_transport import LoopbackTransport
 from shared.table_batch import LeanBatchTableClient
@@ -127,3 +127,33 @@ def test_the_lean_client_sends_its_own_body(azurite: str, monkeypatch: pytest.Mo
         client.delete_table()
         client.close()
     assert len(calls) == 1
+
+
+def test_values_the_lean_writer_leaves_to_the_sdk_still_commit(table: TableClient) -> None:
+    """Bytes, a GUID and an explicitly typed string are written by the SDK's own request
+    builders (shared.table_operations declines them), in the same transaction code."""
+    guid = uuid.uuid4()
+    table.submit_transaction(
+        [
+            ("create", {"PartitionKey": "p", "RowKey": "b", "raw": b"\x00\xff", "id": guid}),
+            (
+                "upsert",
+                {"PartitionKey": "p", "RowKey": "s", "n": EntityProperty("7", "Edm.String")},
+            ),
+        ]
+    )
+    stored = table.get_entity("p", "b")
+    assert stored["raw"] == b"\x00\xff" and stored["id"] == guid
+    assert table.get_entity("p", "s")["n"] == "7"
+
+
+def test_invalid_operations_fail_as_the_sdk_fails(table: TableClient) -> None:
+    with pytest.raises(TypeError):
+        table.submit_transaction([("create", {"PartitionKey": "p", "RowKey": "r", "n": 2**31})])
+    with pytest.raises(ValueError, match="Partition Keys"):
+        table.submit_transaction(
+            [
+                ("create", {"PartitionKey": "p", "RowKey": "r"}),
+                ("create", {"PartitionKey": "q", "RowKey": "r"}),
+            ]
+        )
