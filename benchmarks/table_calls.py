@@ -1,4 +1,5 @@
-"""CPU of one Table call in the app's process: over the SDK's transport, over LoopbackTransport.
+"""CPU of one Table call in the app's process: over the SDK's transport, over LoopbackTransport,
+and as the app's clients for local storage make it (LoopbackTransport and the short pipeline).
 
     python benchmarks/table_calls.py --calls 400
 
@@ -23,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from devhost.azurite import ensure_azurite  # noqa: E402
 from shared.loopback_transport import LoopbackTransport  # noqa: E402
+from shared.storage import client_options  # noqa: E402
 from shared.table_batch import LeanBatchTableClient  # noqa: E402
 
 
@@ -35,13 +37,17 @@ def cpu_ms_per_call(call: Callable[[], Any], calls: int) -> float:
     return round(1000 * (time.process_time() - began) / calls, 3)
 
 
-def measure(connection_string: str, loopback: bool, calls: int) -> dict[str, float]:
-    options: dict[str, Any] = {"transport": LoopbackTransport()} if loopback else {}
+# How each variant's client is made: the SDK's transport, LoopbackTransport, the app's options.
+VARIANTS = {
+    "SDK (requests)": lambda _: {"use_env_settings": False},
+    "LoopbackTransport": lambda _: {"use_env_settings": False, "transport": LoopbackTransport()},
+    "the app's (LoopbackTransport, short pipeline)": client_options,
+}
+
+
+def measure(connection_string: str, options: dict[str, Any], calls: int) -> dict[str, float]:
     table = LeanBatchTableClient.from_connection_string(
-        connection_string,
-        table_name=f"calls{uuid.uuid4().hex[:12]}",
-        use_env_settings=False,
-        **options,
+        connection_string, table_name=f"calls{uuid.uuid4().hex[:12]}", **options
     )
     table.create_table()
     try:
@@ -83,10 +89,10 @@ def main() -> None:
     args = parser.parse_args()
     azurite = ensure_azurite()
     try:
-        for loopback in (False, True):
-            figures = measure(azurite.connection_string, loopback, args.calls)
-            transport = "LoopbackTransport" if loopback else "SDK (requests)"
-            print(json.dumps({"transport": transport, "cpu_per_call": figures}))
+        for name, options in VARIANTS.items():
+            connection = azurite.connection_string
+            figures = measure(connection, options(connection), args.calls)
+            print(json.dumps({"client": name, "cpu_per_call": figures}))
     finally:
         azurite.stop()
 
