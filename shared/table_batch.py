@@ -61,6 +61,8 @@ class LeanBatchTableClient(TableClient):
     def submit_transaction(
         self, operations: Iterable[Any], **kwargs: Any
     ) -> list[Mapping[str, Any]]:
+        if self._cosmos_endpoint:  # Cosmos DB's Table API wants merges rewritten: the SDK does
+            return super().submit_transaction(operations, **kwargs)
         try:
             operations = list(operations)
         except TypeError:  # not iterable: the SDK raises its own error

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.rest import HttpRequest
 
-from shared.table_batch import decode_batch_response, encode_batch
+from shared.table_batch import LeanBatchTableClient, decode_batch_response, encode_batch
 
 URL = "http://127.0.0.1:10002/devstoreaccount1/orders"
 
@@ -85,3 +86,25 @@ def test_an_error_answer_keeps_its_body() -> None:
 def test_a_response_without_answers_is_an_error() -> None:
     with pytest.raises(ValueError, match="no operation answers"):
         decode_batch_response("--batchresponse_8--\r\n")
+
+
+def test_a_cosmos_endpoint_leaves_its_transactions_to_the_sdk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cosmos DB's Table API needs merges sent as rewritten POSTs, which only the SDK's own
+    builders do, so the lean client does not write those sub-requests itself."""
+    import shared.table_batch as table_batch
+
+    def must_not_write(*args: object) -> None:
+        raise AssertionError("the lean writer ran for a Cosmos endpoint")
+
+    sent: list[int] = []
+    monkeypatch.setattr(table_batch, "sub_requests", must_not_write)
+    monkeypatch.setattr(
+        LeanBatchTableClient, "_batch_send", lambda self, table, *reqs, **kw: sent.append(len(reqs))
+    )
+    client = LeanBatchTableClient(
+        "https://acct.table.cosmos.azure.com", "t", credential=AzureNamedKeyCredential("a", "a2V5")
+    )
+    client.submit_transaction([("upsert", {"PartitionKey": "p", "RowKey": "r"})])
+    assert sent == [1]
