@@ -20,6 +20,8 @@ Reported, for the orders placed after the ramp-up:
   the poll that saw the final status; both count from the first POST, so an order the host's
   HTTP throttle turned away (429) and that was sent again later (backing off) counts its wait;
 - ``too_busy_answers``: 429s the throttle gave the measured orders' POSTs and polls;
+- ``polls_per_order``: GETs answered per measured order until it showed finished (one when the
+  host keeps up; each costs devhost about 1.2 ms of CPU);
 - ``cpu_ms_per_order`` of devhost (with its worker processes), Azurite and this load client
   (Linux only), measured over the whole run, and their ``total``;
 - ``books_balance``: stock and balances moved by exactly the completed orders (none lost or
@@ -92,6 +94,7 @@ class Outcome:
     seen: float  # epoch seconds when a poll first showed the final status
     status: str
     too_busy: int  # 429 answers on the way (the host's HTTP throttle), each waited out
+    polls: int  # GETs answered (not turned away) until the final status showed
 
 
 async def one_order(
@@ -110,15 +113,17 @@ async def one_order(
     )
     order_id = created["orderId"]
     wait = poll_seconds or float(answer["Retry-After"])
+    polls = 0
     while True:
         await asyncio.sleep(wait)
         order, answer, too_busy = await past_throttle(
             http, "GET", f"/api/orders/{order_id}", too_busy
         )
+        polls += 1
         # As the API asks: a GET of an unfinished order says when to look again.
         wait = poll_seconds or float(answer.get("Retry-After", wait))
         if order["status"] in FINISHED:
-            return Outcome(order_id, sent, time.time(), order["status"], too_busy)
+            return Outcome(order_id, sent, time.time(), order["status"], too_busy, polls)
 
 
 async def past_throttle(
@@ -378,6 +383,7 @@ def report(
         "latency": summary(latencies),
         "seen_latency": summary([outcome.seen - outcome.sent for outcome in outcomes]),
         "too_busy_answers": sum(outcome.too_busy for outcome in outcomes),
+        "polls_per_order": round(statistics.fmean(o.polls for o in outcomes), 2),
         "cpu_ms_per_order": cpu,
         "books_balance": result.books_balance,
         "poll_ms": poll_ms or "Retry-After",
