@@ -6,8 +6,8 @@ settings Azurite never needs, and tracing and HTTP logging that no one has switc
 SDK takes a client's whole policy list through its public ``policies`` option, so
 ``loopback_policies`` gives it a short one made of azure-core's public policies and
 ``SharedKeySigner`` (the Shared Key scheme the Table service documents). Tracing and HTTP
-logging are kept when they are switched on (an azure-core tracing implementation, or the
-``azure`` loggers at INFO). Storage anywhere else keeps the SDK's own pipeline.
+logging are kept when they are switched on (an azure-core tracing implementation, or the SDK's
+HTTP logger at INFO) when a client is made. Storage anywhere else keeps the SDK's own pipeline.
 """
 
 from __future__ import annotations

@@ -21,9 +21,9 @@ from shared.table_operations import sub_requests
 _PART = re.compile(r"HTTP/1\.1 (\d{3})[^\r\n]*\r\n(.*?)\r\n\r\n(.*?)(?=\r\n--|\Z)", re.S)
 _ERROR_VALUE = re.compile(r'"value"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _ERROR_CODE = re.compile(r'"code"\s*:\s*"([^"]*)"')
-# LeanBatchTableClient overrides a protected method of the SDK's TableClient. It is used only
-# while the SDK's code around it is exactly the code it was written and tested against
-# (azure-data-tables 12.7.0): submit_transaction builds each operation's request with
+# LeanBatchTableClient overrides the SDK's submit_transaction and a protected method of its
+# TableClient. It is used only while that code is exactly the code it was written and tested
+# against (azure-data-tables 12.7.0): submit_transaction builds each operation's request with
 # TableBatchOperations and hands them to _batch_send(table_name, *requests, **kwargs), which
 # returns one metadata mapping each; shared.table_operations writes what those requests hold.
 _KNOWN_SDK_SOURCE = {
