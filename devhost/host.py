@@ -302,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s")
     # The app's INFO logs show, as with func, and so do the Azure SDKs' request traces from the
     # app's HTTP functions (running here) unless the app quiets them; devhost's own storage
-    # requests log to a logger of their own (devhost.store.tables), quiet below WARNING.
+    # requests log to a logger of their own (devhost.store.tables.requests), quiet below WARNING.
     try:
         with asyncio.Runner(loop_factory=_fast_loop_factory()) as runner:
             return runner.run(run(args))

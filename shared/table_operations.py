@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,17 +44,16 @@ class _Unsupported(Exception):
 
 
 def sub_requests(
-    account_url: str, table: str, version: str, operations: Iterable[Any]
+    account_url: str, table: str, version: str, operations: Sequence[Any]
 ) -> list[SubRequest] | None:
     """The sub-requests the SDK would send for ``operations``, or None if any of them is outside
     the cases written here (or invalid: the SDK then raises its own error)."""
+    if not operations:
+        return None
     try:
-        ops = list(operations)
-        if not ops:
-            return None
         partition = None
         requests = []
-        for operation in ops:
+        for operation in operations:
             kind, entity, options = _parts(operation)
             keys = _keys(entity)
             if partition is None:

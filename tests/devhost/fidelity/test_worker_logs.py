@@ -26,7 +26,11 @@ from tests.polling import eventually
 APP = Path(__file__).parents[1] / "apps" / "worker_logs"
 
 
-def _run_pack(caplog: pytest.LogCaptureFixture, level: int) -> list[logging.LogRecord]:
+def _run_pack(
+    caplog: pytest.LogCaptureFixture, level: int, logger: str = "shop"
+) -> list[logging.LogRecord]:
+    """Run the pack activity in a worker process; the records the host logged under ``logger``."""
+
     async def scenario() -> None:
         pool = WorkerPool(1, APP / "function_app.py")
         await pool.start()
@@ -36,9 +40,9 @@ def _run_pack(caplog: pytest.LogCaptureFixture, level: int) -> list[logging.LogR
             pool.close()
         assert not outcome.failed
 
-    with caplog.at_level(level, logger="shop"):
+    with caplog.at_level(level, logger=logger):
         asyncio.run(scenario())
-    return [record for record in caplog.records if record.name.startswith("shop")]
+    return [record for record in caplog.records if record.name.startswith(logger)]
 
 
 def test_an_activity_logs_at_info_through_the_host(caplog: pytest.LogCaptureFixture) -> None:
@@ -54,21 +58,9 @@ def test_the_azure_sdks_info_records_are_not_quieted(caplog: pytest.LogCaptureFi
     INFO traces reach Application Insights unless the app quiets them (a common surprise: see
     azure-sdk-for-python's HttpLoggingPolicy, which logs at INFO). devhost's workers quieted
     the ``azure`` loggers, hiding from local runs log volume that Azure would show and bill."""
-
-    async def scenario() -> None:
-        pool = WorkerPool(1, APP / "function_app.py")
-        await pool.start()
-        try:
-            await pool.run("pack", None, json.dumps("parcel-7"))
-        finally:
-            pool.close()
-
     sdk_logger = "azure.core.pipeline.policies.http_logging_policy"
-    with caplog.at_level(logging.INFO, logger=sdk_logger):
-        asyncio.run(scenario())
-    assert [(r.name, r.getMessage()) for r in caplog.records if r.name == sdk_logger] == [
-        (sdk_logger, "Request URL: x")
-    ]
+    records = _run_pack(caplog, logging.INFO, logger=sdk_logger)
+    assert [(r.name, r.getMessage()) for r in records] == [(sdk_logger, "Request URL: x")]
 
 
 def test_a_logged_exception_keeps_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
