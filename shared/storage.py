@@ -20,17 +20,10 @@ from shared.idempotency.row_memory import RowMemory
 from shared.loopback_pipeline import loopback_policies
 from shared.loopback_transport import LOOPBACK as _LOOPBACK
 from shared.loopback_transport import LoopbackTransport
-from shared.settings import Settings
+from shared.settings import AZURITE_CONNECTION_STRING, Settings
 from shared.table_batch import LeanBatchTableClient, table_client_class
 
 _TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,62}")
-# Where UseDevelopmentStorage=true sends the Table SDK (Azurite's default table endpoint).
-DEVELOPMENT_TABLE_ENDPOINT = "http://127.0.0.1:10002/devstoreaccount1"
-# The emulator's well-known account and key (published with Azurite; not a secret).
-DEVELOPMENT_ACCOUNT = "devstoreaccount1"
-DEVELOPMENT_ACCOUNT_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
 
 
 class TableStorage:
@@ -180,23 +173,22 @@ def is_local(connection_string: str) -> bool:
 
 
 def _connection_settings(connection_string: str) -> dict[str, str]:
-    """A connection string's settings, by lower-case name."""
+    """A connection string's settings, by lower-case name; UseDevelopmentStorage=true stands for
+    Azurite's account, key and endpoints (the SDK reads it the same way)."""
     settings = {}
     for part in connection_string.split(";"):
         name, _, value = part.partition("=")
         settings[name.strip().lower()] = value.strip()
+    if settings.get("usedevelopmentstorage", "").lower() == "true":
+        return _connection_settings(AZURITE_CONNECTION_STRING)
     return settings
 
 
 def _table_endpoint(settings: dict[str, str]) -> str:
-    """The Table endpoint a connection string names (Azurite's for UseDevelopmentStorage)."""
-    if settings.get("usedevelopmentstorage", "").lower() == "true":
-        return DEVELOPMENT_TABLE_ENDPOINT
+    """The Table endpoint a connection string names."""
     return settings.get("tableendpoint", "")
 
 
 def _account_key(settings: dict[str, str]) -> tuple[str, str]:
     """The account name and key a connection string signs with ("" when it has none)."""
-    if settings.get("usedevelopmentstorage", "").lower() == "true":
-        return DEVELOPMENT_ACCOUNT, DEVELOPMENT_ACCOUNT_KEY
     return settings.get("accountname", ""), settings.get("accountkey", "")
