@@ -69,9 +69,9 @@ class HostConfig:
         return cls(
             route_prefix=prefix.strip("/"),
             hub_name=_expand(durable.get("hubName", DEFAULT_HUB_NAME)),
-            max_concurrent_activities=int(durable.get("maxConcurrentActivityFunctions", 10)),
-            max_concurrent_orchestrations=int(
-                durable.get("maxConcurrentOrchestratorFunctions", 10)
+            max_concurrent_activities=_work_limit(durable, "maxConcurrentActivityFunctions"),
+            max_concurrent_orchestrations=_work_limit(
+                durable, "maxConcurrentOrchestratorFunctions"
             ),
             overridable_existing_instance_states=str(
                 durable.get("overridableExistingInstanceStates", "NonRunningStates")
@@ -126,6 +126,16 @@ def _without_comments_and_trailing_commas(text: str) -> str:
         return match.group() if match.group().startswith('"') else ""
 
     return _TRAILING_COMMAS.sub(keep_strings, _COMMENTS.sub(keep_strings, text))
+
+
+def _work_limit(durable: dict[str, Any], name: str) -> int:
+    """A durableTask concurrency limit; the extension refuses one below 1 at startup
+    (DurableTaskOptions.Validate in azure-functions-durable-extension)."""
+    limit = int(durable.get(name, 10))
+    if limit <= 0:
+        pascal = name[0].upper() + name[1:]
+        raise HostConfigError(f"{pascal} must be a positive integer value.")
+    return limit
 
 
 def _flag(value: object) -> bool:

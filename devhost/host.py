@@ -250,6 +250,8 @@ async def _start_hub(
             functions.app_file or Path(args.app),
             client,
             replay_check=args.replay_check,
+            max_activities=config.max_concurrent_activities,
+            max_episodes=config.max_concurrent_orchestrations,
         )
     activities: ActivityInvoker = workers or ActivityRunner(
         config.max_concurrent_activities, client

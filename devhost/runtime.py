@@ -107,8 +107,9 @@ class TaskHub(ManagementOperations):
         self.orchestrator_cpu_seconds: dict[str, float] = defaultdict(float)
 
     def queue_delay(self) -> float:
-        """Seconds the oldest activity or episode has waited for a worker process (0 when none
-        waits, or when they run in this process)."""
+        """Seconds the oldest activity or episode has waited to run in a worker process, for its
+        turn under host.json's limits or for a thread (0 when none waits, or when they run in
+        this process)."""
         # One WorkerPool usually runs both: ask each runner once.
         runners = dict.fromkeys((self.dispatcher.runner, self._episodes))
         waits = (getattr(runner, "oldest_wait", None) for runner in runners)

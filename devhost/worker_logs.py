@@ -5,45 +5,59 @@ and sends every record to the host, which logs it (azure-functions-python-worker
 ``azure_functions_worker/dispatcher.py``: ``root_logger.setLevel(log_level)`` and its
 ``AsyncLoggingHandler``). A devhost worker does the same over its pipe: the records of an
 invocation travel with its answer and the host logs them as they were made (name, level, time,
-message with any traceback). Records made between invocations, at import say, go to stderr.
+message with any traceback). Records made outside any invocation (at import, or on a thread the
+app starts itself) go to stderr.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _DEBUG_LOGGING = "PYTHON_ENABLE_DEBUG_LOGGING"
 _TRUE = {"1", "true", "yes", "on"}
 
 
+# The records of the invocation the current thread (or asyncio task) is running: invocations
+# run side by side, on the worker's thread pool and its event loop.
+_collected: contextvars.ContextVar[list[list[Any]] | None] = contextvars.ContextVar(
+    "devhost_invocation_logs", default=None
+)
+
+
 class InvocationLogs(logging.Handler):
-    """Collects records while an invocation runs; writes any other record to stderr."""
+    """Collects each invocation's records; writes any other record to stderr."""
 
     def __init__(self) -> None:
         super().__init__()
         self.setFormatter(logging.Formatter("%(message)s"))
-        self._collected: list[list[Any]] | None = None
         self._stderr = logging.StreamHandler(sys.stderr)
         self._stderr.setFormatter(logging.Formatter("[%(asctime)s] %(message)s"))
 
-    def begin(self) -> None:
-        self._collected = []
-
-    def end(self) -> list[list[Any]]:
-        """The records since ``begin``: [logger name, level, created (epoch s), message]."""
-        collected, self._collected = self._collected or [], None
-        return collected
+    @contextmanager
+    def collecting(self) -> Iterator[list[list[Any]]]:
+        """The records made in this thread or task meanwhile: [logger name, level, created
+        (epoch s), message]."""
+        records: list[list[Any]] = []
+        token = _collected.set(records)
+        try:
+            yield records
+        finally:
+            _collected.reset(token)
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self._collected is None:
+        collected = _collected.get()
+        if collected is None:
             self._stderr.handle(record)
             return
         try:
             message = self.format(record)
-            self._collected.append([record.name, record.levelno, record.created, message])
+            collected.append([record.name, record.levelno, record.created, message])
         except Exception:  # as logging does: a record that cannot be formatted is reported
             self.handleError(record)
 

@@ -1,49 +1,47 @@
 """Functions in separate worker processes, as the Functions host runs its language workers.
 
 With ``--worker-processes N`` devhost starts N processes (spawned: each starts clean and imports
-the app once) and keeps a pipe to each. An invocation sends (kind, function name, input JSON) to
-an idle worker, which runs it on its main thread and sends the answer back as JSON: an activity's
-outcome, or an orchestrator episode's reply, with the log records the app made meanwhile (the
-host logs them, as the Functions host logs what its Python worker sends: devhost.worker_logs).
-The host keeps everything else: history, storage, fault injection, retries, timers. Each worker
-runs one invocation at a time, so N is also the concurrency. A worker that dies is replaced: the
-activity it was running fails as a technical fault (retried like any other), the episode is run
-again on another worker.
+the app once) and keeps a pipe to each. An invocation sends (kind, function name, call id, input
+JSON) to a worker, which answers with the call id and JSON: an activity's outcome, or an
+orchestrator episode's reply, with the log records the app made meanwhile (the host logs them, as
+the Functions host logs what its Python worker sends: devhost.worker_logs). The host keeps
+everything else: history, storage, fault injection, retries, timers.
+
+Each worker runs invocations side by side as the Python worker does (devhost.worker_process):
+sync ones on its threads, async ones on its event loop. The host hands a sync invocation to the
+worker with the fewest running that has a thread free, else it waits; an async one goes to the
+least busy worker at once. A worker that dies is replaced: the activities it was running fail
+as technical faults (retried like any other), its episodes are run again on another worker.
 
 Stopping devhost stops the workers at once, busy or not, as the Functions host stops its language
 workers: what they were running is abandoned (it is run again after a restart), not failed.
-Workers ignore Ctrl-C, which a terminal sends to the whole process group: the host decides.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import inspect
-import json
+import itertools
 import logging
 import multiprocessing
 import os
-import signal
-import threading
 import time
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from devhost import sdk_speedups, worker_logs
-from devhost.activities import ActivityOutcome, log_failure, run_activity, run_activity_async
-from devhost.episode import EpisodeResult, call_orchestrator, decode_episode
+from devhost import worker_logs
+from devhost.activities import ActivityOutcome, log_failure
+from devhost.concurrency import WorkLimit
+from devhost.episode import EpisodeResult, decode_episode
 from devhost.invocation import ClientBinding
-from devhost.replay_check import call_checked
+from devhost.worker_pipe import ACTIVITY, OK, ORCHESTRATOR, READY, blocking, frame, receive, unframe
+from devhost.worker_process import worker_main
 
 log = logging.getLogger("devhost")
 
-_READY = b"ready"
 _START_TIMEOUT_SECONDS = 60
-_ACTIVITY, _ORCHESTRATOR = "activity", "orchestrator"
-_OK, _ERROR = "ok", "error"
 _EPISODE_ATTEMPTS = 3
 _STOP_SECONDS = 1.0
 
@@ -56,85 +54,33 @@ class WorkerError(Exception):
     """The worker could not invoke the function (devhost's fault, not the function's)."""
 
 
-def _worker_main(
-    conn: Connection, app_file: str, host_pid: int, client_json: str | None, replay_check: bool
-) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logs = worker_logs.install()
-    from devhost.app_loader import load_app
-
-    threading.Thread(target=_exit_with_host, args=(host_pid,), daemon=True).start()
-    functions = load_app(Path(app_file))
-    sdk_speedups.install()
-    client = ClientBinding(client_json)
-    loop = asyncio.new_event_loop()  # for async activity functions
-    conn.send_bytes(_READY)
-    while True:
-        try:
-            (kind, name), text = unframe(conn.recv_bytes())
-        except EOFError:  # the host closed the pipe: devhost is stopping
-            return
-        logs.begin()
-        try:
-            head, body = _invoke(functions, loop, kind, name, text, client, replay_check)
-            message = frame([_OK, head, logs.end()], body)
-        except Exception as error:  # devhost's own fault (say, an unknown name): the worker lives
-            message = frame([_ERROR, f"{type(error).__name__}: {error}", logs.end()], None)
-        conn.send_bytes(message)
-
-
-def _invoke(
-    functions: Any,
-    loop: asyncio.AbstractEventLoop,
-    kind: str,
-    name: str,
-    text: Any,
-    client: ClientBinding,
-    replay_check: bool,
-) -> Any:
-    if kind == _ORCHESTRATOR:
-        handler = functions.orchestrators[name].get_user_function()
-        began = time.thread_time()
-        reply, raised = (call_checked if replay_check else call_orchestrator)(handler, text)
-        return [raised, time.thread_time() - began], reply
-    function = functions.activities[name]
-    if inspect.iscoroutinefunction(function.get_user_function()):
-        outcome = loop.run_until_complete(run_activity_async(name, function, text, client))
-    else:
-        outcome = run_activity(name, function, text, client)
-    return dataclasses.asdict(outcome), None
-
-
-def frame(head: Any, body: str | None) -> bytes:
-    """One pipe message: a JSON header line, then the body's raw text (JSON payloads and
-    replies travel as they are, not escaped into another JSON document)."""
-    return json.dumps([head, body is not None]).encode() + b"\n" + (body or "").encode()
-
-
-def unframe(message: bytes) -> tuple[Any, str | None]:
-    header, _, body = message.partition(b"\n")  # JSON escapes every newline inside the header
-    head, has_body = json.loads(header)
-    return head, body.decode() if has_body else None
-
-
-def _exit_with_host(host_pid: int) -> None:
-    # A killed host (kill -9) cannot stop its workers, and they would wait for work forever:
-    # once the host is gone the worker has been re-parented, so it leaves too.
-    while os.getppid() == host_pid:
-        time.sleep(0.5)
-    os._exit(1)
-
-
 @dataclasses.dataclass(eq=False)  # identity: workers live in a set
 class _Worker:
     process: BaseProcess
     conn: Connection
+    threads: int = 1  # its sync thread pool, as it reported when ready
+    sync_running: int = 0
+    calls: dict[int, asyncio.Future[tuple[Any, str | None]]] = dataclasses.field(
+        default_factory=dict
+    )
+    last_freed: int = 0  # when it last finished a call, by the pool's counter
+    loop: asyncio.AbstractEventLoop | None = None  # watching its pipe, once it is ready
+
+
+@dataclasses.dataclass(eq=False)
+class _Waiter:
+    """An invocation waiting for a worker: sync ones for a free thread."""
+
+    sync: bool
+    since: float
+    worker: asyncio.Future[_Worker]
 
 
 class WorkerPool:
     """``processes`` worker processes that run activities (an ActivityInvoker) and orchestrator
-    episodes (an EpisodeRunner); ``client`` is the durable client binding they pass activities
-    that declare one."""
+    episodes (an EpisodeRunner), at most ``max_activities`` and ``max_episodes`` at once
+    (devhost.concurrency); ``client`` is the durable client binding they pass activities that
+    declare one."""
 
     restart_delay_seconds = 5.0
 
@@ -144,23 +90,28 @@ class WorkerPool:
         app_file: Path,
         client: ClientBinding | None = None,
         replay_check: bool = False,
+        max_activities: int = 10,
+        max_episodes: int = 10,
     ) -> None:
         self._replay_check = replay_check
+        # host.json's maxConcurrentActivityFunctions and maxConcurrentOrchestratorFunctions.
+        self._activity_limit = WorkLimit(max_activities)
+        self._episode_limit = WorkLimit(max_episodes)
         if processes < 1:
             raise ValueError("worker processes must be at least 1")
         self._processes = processes
         self._app_file = str(app_file)
         self._client = client or ClientBinding()
         self._context = multiprocessing.get_context("spawn")
-        # The worker idle the shortest time goes first: under light load the same one or two
-        # stay busy and their caches warm, while the rest sleep. Handing work round-robin kept
-        # all of them warm on 2 cores and cost 12% more worker CPU per order at 20 orders/s.
-        self._idle: asyncio.LifoQueue[_Worker] = asyncio.LifoQueue()
-        self._workers: set[_Worker] = set()
+        self._workers: set[_Worker] = set()  # started, whether ready or not
+        self._ready: list[_Worker] = []
         self._starting: set[asyncio.Task[None]] = set()
         self._closed = False
-        # When each invocation now waiting for an idle worker began to wait, by a token.
-        self._waiting: dict[object, float] = {}
+        self._call_ids = itertools.count()
+        self._frees = itertools.count(1)
+        self._async_activities: set[str] = set()
+        # Invocations waiting for a worker, oldest first (a dict keeps the order it was given).
+        self._waiting: dict[_Waiter, None] = {}
 
     async def start(self) -> None:
         """Start every worker now (each imports the app) rather than on the first activities."""
@@ -172,30 +123,39 @@ class WorkerPool:
         for task in list(self._starting):
             task.cancel()
         workers = list(self._workers)
-        self._workers.clear()
         for worker in workers:
+            self._forget(worker)
+            # Abandoned, not failed, as when the Functions host shuts down: the instance runs
+            # it again after a restart.
+            for answer in worker.calls.values():
+                answer.cancel()
+            worker.calls.clear()
+            worker.conn.close()
             if worker.process.is_alive():
                 worker.process.terminate()
+        for waiter in self._waiting:
+            waiter.worker.cancel()
         deadline = time.monotonic() + _STOP_SECONDS
         for worker in workers:
             worker.process.join(max(0.0, deadline - time.monotonic()))
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(_STOP_SECONDS)
-        # A busy worker's pipe is closed by its caller, once the loop stops watching it.
-        while not self._idle.empty():
-            self._idle.get_nowait().conn.close()
 
     def oldest_wait(self) -> float:
-        """Seconds the longest-waiting invocation has waited for a worker (0 when none waits)."""
-        # Waits are added as they begin and dicts keep that order: the first is the oldest
-        # (read for every deferred checkpoint, so not a scan of every wait).
-        oldest = next(iter(self._waiting.values()), None)
-        return 0.0 if oldest is None else time.monotonic() - oldest
+        """Seconds the longest-waiting invocation has waited, for its turn under the limits or
+        for a worker's thread (0 when none waits)."""
+        # Read for every deferred checkpoint: the first waiter is the oldest, no scan.
+        oldest = next(iter(self._waiting), None)
+        for_thread = 0.0 if oldest is None else time.monotonic() - oldest.since
+        limits = (self._activity_limit.oldest_wait(), self._episode_limit.oldest_wait())
+        return max(for_thread, *limits)
 
     async def run(self, name: str, function: Any, input_text: str | None) -> ActivityOutcome:
         try:
-            answer = await self._call(_ACTIVITY, name, input_text)
+            sync = name not in self._async_activities
+            async with self._activity_limit:
+                answer = await self._call(ACTIVITY, name, input_text, sync)
         except (WorkerLost, WorkerError) as error:
             outcome = ActivityOutcome(
                 failed=True, reason=f"Activity function '{name}' failed: {error}"
@@ -213,7 +173,8 @@ class WorkerPool:
         worker fails."""
         for _ in range(_EPISODE_ATTEMPTS):
             try:
-                (raised, cpu_seconds), reply = await self._call(_ORCHESTRATOR, name, payload)
+                async with self._episode_limit:
+                    (raised, cpu_seconds), reply = await self._call(ORCHESTRATOR, name, payload)
                 return decode_episode(reply, raised), cpu_seconds
             except WorkerLost as error:
                 lost = error
@@ -221,40 +182,110 @@ class WorkerPool:
                 return EpisodeResult(error=str(error)), 0.0
         return EpisodeResult(error=f"{_EPISODE_ATTEMPTS} worker processes lost: {lost}"), 0.0
 
-    async def _call(self, kind: str, name: str, text: str | None) -> tuple[Any, str | None]:
+    async def _call(
+        self, kind: str, name: str, text: str | None, sync: bool = True
+    ) -> tuple[Any, str | None]:
         """The worker's (header, body) answer."""
-        token = object()
-        self._waiting[token] = time.monotonic()
+        worker = await self._worker_for(sync)
+        call_id = next(self._call_ids)
+        answer: asyncio.Future[tuple[Any, str | None]] = asyncio.get_running_loop().create_future()
+        worker.calls[call_id] = answer
         try:
-            worker = await self._idle.get()
-        finally:
-            del self._waiting[token]
-        try:
-            _blocking(worker.conn)  # a message larger than the pipe buffer goes out whole
-            worker.conn.send_bytes(frame([kind, name], text))
-            message = await _receive(worker.conn)
-        except (EOFError, OSError) as error:
-            if self._closed:
-                # Stopped by close(): the invocation is abandoned, not failed, as when the
-                # Functions host shuts down (the instance runs it again after a restart).
-                self._stop(worker)
-                raise asyncio.CancelledError from error
-            self._replace(worker, f"worker process {worker.process.pid} lost")
+            blocking(worker.conn)  # a message larger than the pipe buffer goes out whole
+            worker.conn.send_bytes(frame([kind, name, call_id], text))
+            (status, head, records), body = await answer
+        except (EOFError, OSError) as error:  # the send failed: the worker is gone
+            self._lose(worker, f"worker process {worker.process.pid} lost")
             raise WorkerLost(f"worker process lost: {error!r}") from error
-        except BaseException:  # cancelled mid-call: the worker's answer would be misread later
-            self._replace(worker, f"worker process {worker.process.pid} left mid-invocation")
+        except asyncio.CancelledError:
+            if self._closed:
+                raise
+            # Cancelled mid-call: the worker goes on running it; as the Functions host does
+            # with an invocation it gives up on, the worker is restarted.
+            self._lose(worker, f"worker process {worker.process.pid} left mid-invocation")
             raise
-        self._idle.put_nowait(worker)
-        (status, head, records), body = unframe(message)
+        finally:
+            worker.calls.pop(call_id, None)
+            if sync:
+                self._free(worker)
         worker_logs.replay(records)
-        if status != _OK:
+        if status != OK:
             raise WorkerError(head)
         return head, body
+
+    async def _worker_for(self, sync: bool) -> _Worker:
+        """A worker to run the next invocation on: for a sync one, with a thread free."""
+        worker = None if self._waiting else self._pick(sync)
+        if worker is None:
+            waiter = _Waiter(sync, time.monotonic(), asyncio.get_running_loop().create_future())
+            self._waiting[waiter] = None
+            try:
+                worker = await waiter.worker
+            except asyncio.CancelledError:
+                if waiter.worker.done() and not waiter.worker.cancelled():
+                    self._free(waiter.worker.result())  # given a thread just as it left
+                raise
+            finally:
+                self._waiting.pop(waiter, None)
+            return worker
+        if sync:
+            worker.sync_running += 1
+        return worker
+
+    def _pick(self, sync: bool) -> _Worker | None:
+        """The worker running the fewest calls; of those, the one that finished a call last,
+        so under light load the same one or two stay busy and their caches warm (handing work
+        round-robin kept all four warm on 2 cores and cost 12% more worker CPU per order at
+        20 orders/s)."""
+        best: _Worker | None = None
+        for worker in self._ready:
+            if sync and worker.sync_running >= worker.threads:
+                continue
+            if best is None or (len(worker.calls), -worker.last_freed) < (
+                len(best.calls),
+                -best.last_freed,
+            ):
+                best = worker
+        return best
+
+    def _free(self, worker: _Worker) -> None:
+        """A sync call on ``worker`` is over: its thread goes to the oldest waiter it suits."""
+        worker.sync_running -= 1
+        worker.last_freed = next(self._frees)
+        self._hand_out()
+
+    def _hand_out(self) -> None:
+        """Give waiting invocations, oldest first, a worker now able to take them."""
+        for waiter in list(self._waiting):
+            if waiter.worker.done():
+                continue
+            worker = self._pick(waiter.sync)
+            if worker is None:
+                if waiter.sync:
+                    continue  # an async one behind it may still go
+                return
+            if waiter.sync:
+                worker.sync_running += 1
+            del self._waiting[waiter]
+            waiter.worker.set_result(worker)
+
+    def _answered(self, worker: _Worker) -> None:
+        """The worker's pipe is readable: an answer, or the end of a worker that died."""
+        try:
+            blocking(worker.conn)  # the rest of a long message follows the first bytes at once
+            message = worker.conn.recv_bytes()
+        except (EOFError, OSError):
+            self._lose(worker, f"worker process {worker.process.pid} lost")
+            return
+        (call_id, *head), body = unframe(message)
+        answer = worker.calls.get(call_id)
+        if answer is not None and not answer.done():
+            answer.set_result((head, body))
 
     async def _add_worker(self) -> None:
         host_end, worker_end = self._context.Pipe()
         process = self._context.Process(
-            target=_worker_main,
+            target=worker_main,
             args=(
                 worker_end,
                 self._app_file,
@@ -270,20 +301,34 @@ class WorkerPool:
         worker = _Worker(process, host_end)
         self._workers.add(worker)
         try:
-            ready = await asyncio.wait_for(_receive(host_end), _START_TIMEOUT_SECONDS)
-        except (EOFError, OSError, TimeoutError) as error:
+            ready = await asyncio.wait_for(receive(host_end), _START_TIMEOUT_SECONDS)
+            (said, threads, async_activities), _ = unframe(ready)
+        except (EOFError, OSError, TimeoutError, ValueError) as error:
             self._stop(worker)
             raise RuntimeError(f"a worker process failed to load the app: {error!r}") from error
         except asyncio.CancelledError:  # the pool is closing
             self._stop(worker)
             raise
-        if ready != _READY:
+        if said != READY:
             self._stop(worker)
             raise RuntimeError(f"a worker process answered {ready!r} instead of starting")
-        self._idle.put_nowait(worker)
+        worker.threads = threads
+        self._async_activities = set(async_activities)
+        worker.loop = asyncio.get_running_loop()
+        worker.loop.add_reader(host_end.fileno(), self._answered, worker)
+        self._ready.append(worker)
+        self._hand_out()
 
-    def _replace(self, worker: _Worker, what: str) -> None:
+    def _lose(self, worker: _Worker, what: str) -> None:
+        """The worker is gone or given up on: fail what it was running, start another."""
+        if worker not in self._workers:
+            return
         self._stop(worker)
+        if worker.process.exitcode is not None:
+            what += f" (exit code {worker.process.exitcode})"
+        for answer in worker.calls.values():
+            if not answer.done():
+                answer.set_exception(WorkerLost(f"worker process lost: {what}"))
         if self._closed:
             return
         log.warning("devhost: %s; starting another", what)
@@ -309,41 +354,19 @@ class WorkerPool:
         )
         asyncio.get_running_loop().call_later(self.restart_delay_seconds, self._start_replacement)
 
-    def _stop(self, worker: _Worker) -> None:
+    def _forget(self, worker: _Worker) -> None:
+        """No more calls go to ``worker`` and its pipe is no longer watched."""
         self._workers.discard(worker)
+        if worker in self._ready:
+            self._ready.remove(worker)
+        if worker.loop is not None and not worker.loop.is_closed():
+            worker.loop.remove_reader(worker.conn.fileno())
+            worker.loop = None
+
+    def _stop(self, worker: _Worker) -> None:
+        self._forget(worker)
         worker.conn.close()  # an idle worker sees end-of-file and returns
         worker.process.join(0.5)
         if worker.process.is_alive():
             worker.process.kill()
             worker.process.join(1)
-
-
-async def _receive(conn: Connection) -> bytes:
-    """The next message on the pipe, waiting on the event loop rather than a thread."""
-    loop = asyncio.get_running_loop()
-    arrived: asyncio.Future[bytes] = loop.create_future()
-    fd = conn.fileno()
-
-    def readable() -> None:
-        loop.remove_reader(fd)
-        if arrived.done():
-            return
-        try:
-            _blocking(conn)  # the rest of a long message follows the first bytes at once
-            arrived.set_result(conn.recv_bytes())
-        except BaseException as error:  # EOFError when the worker died
-            arrived.set_exception(error)
-
-    loop.add_reader(fd, readable)
-    try:
-        return await arrived
-    finally:
-        if not arrived.done() or arrived.cancelled():
-            loop.remove_reader(fd)
-
-
-def _blocking(conn: Connection) -> None:
-    """uvloop's add_reader leaves the pipe non-blocking (libuv's uv_poll_init sets O_NONBLOCK),
-    and Connection's send_bytes/recv_bytes then fail with BlockingIOError on any message the
-    64 KB pipe buffer cannot hold at once: make it blocking again before each."""
-    os.set_blocking(conn.fileno(), True)

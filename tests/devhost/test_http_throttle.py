@@ -139,7 +139,10 @@ def _post(url: str) -> tuple[int, str]:
 def one_worker(tmp_path: Path) -> Iterator[DevHostProcess]:
     log = tmp_path / "devhost.log"
     extra = ["--worker-processes", "1"]
-    with DevHostProcess(APP, None, "ThrottleHub", log_path=log, extra_args=extra) as host:
+    one_thread = {"PYTHON_THREADPOOL_THREAD_COUNT": "1"}  # one invocation at a time
+    with DevHostProcess(
+        APP, None, "ThrottleHub", log_path=log, extra_args=extra, env=one_thread
+    ) as host:
         yield host
 
 

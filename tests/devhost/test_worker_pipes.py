@@ -13,10 +13,15 @@ import pytest
 from devhost.activities import ActivityOutcome
 from devhost.episode import EpisodeResult, build_payload
 from devhost.history import EventType, make_event
-from devhost.workers import WorkerPool, frame, unframe
+from devhost.worker_pipe import frame, unframe
+from devhost.worker_process import sync_thread_count
+from devhost.workers import WorkerPool
 
 APP = """
+import asyncio
 import os
+import threading
+import time
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -35,6 +40,20 @@ def echo(value):
 @app.activity_trigger(input_name="value")
 async def echo_async(value):
     return {"pid": os.getpid(), "value": value}
+
+
+@app.activity_trigger(input_name="seconds")
+def nap(seconds):
+    began = time.monotonic()
+    time.sleep(seconds)
+    return [os.getpid(), threading.current_thread().name, began, time.monotonic()]
+
+
+@app.activity_trigger(input_name="seconds")
+async def nap_async(seconds):
+    began = time.monotonic()
+    await asyncio.sleep(seconds)
+    return [os.getpid(), threading.current_thread().name, began, time.monotonic()]
 
 
 @app.activity_trigger(input_name="value")
@@ -264,3 +283,99 @@ def test_the_oldest_wait_for_a_worker_is_the_first_still_waiting(app_file: Path)
     assert by_first >= 0.25
     assert 0.05 <= by_second < by_first
     assert none == 0.0
+
+
+def at_once(app_file: Path, processes: int, calls: list[tuple[str, object]]) -> list[object]:
+    async def scenario() -> list[ActivityOutcome]:
+        pool = WorkerPool(processes, app_file)
+        await pool.start()
+        try:
+            return await asyncio.gather(
+                *(pool.run(name, None, json.dumps(value)) for name, value in calls)
+            )
+        finally:
+            pool.close()
+
+    return [result_value(outcome) for outcome in asyncio.run(scenario())]
+
+
+def result_value(outcome: ActivityOutcome) -> object:
+    assert not outcome.failed, outcome.reason
+    assert outcome.result is not None
+    return json.loads(outcome.result)
+
+
+def most_at_once(spans: list[object]) -> int:
+    """The most of these [pid, thread, began, ended] spans that overlapped."""
+    edges = sorted(
+        edge
+        for _, _, began, ended in spans  # type: ignore[misc]
+        for edge in ((began, 1), (ended, -1))
+    )
+    running = peak = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+def test_a_worker_runs_as_many_sync_calls_at_once_as_its_thread_pool_has_threads(
+    app_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PYTHON_THREADPOOL_THREAD_COUNT=2: of four 0.4-s sync activities sent at once to one
+    worker, two run side by side on two threads and the others wait for them, as in the Python
+    worker (azure_functions_worker/dispatcher.py runs sync functions on its _sync_call_tp)."""
+    monkeypatch.setenv("PYTHON_THREADPOOL_THREAD_COUNT", "2")
+    spans = at_once(app_file, 1, [("nap", 0.4)] * 4)
+    assert most_at_once(spans) == 2
+    assert len({thread for _, thread, _, _ in spans}) == 2  # type: ignore[misc]
+    assert len({pid for pid, _, _, _ in spans}) == 1  # type: ignore[misc]
+
+
+def test_async_activities_run_side_by_side_on_the_workers_event_loop(
+    app_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one thread, three async activities still run at once, on one event loop's thread
+    beside the sync one, as the Python worker awaits async functions on its loop."""
+    monkeypatch.setenv("PYTHON_THREADPOOL_THREAD_COUNT", "1")
+    spans = at_once(app_file, 1, [("nap_async", 0.4)] * 3 + [("nap", 0.4)])
+    assert most_at_once(spans) == 4
+    threads = [thread for _, thread, _, _ in spans]  # type: ignore[misc]
+    assert len(set(threads[:3])) == 1 and threads[3] not in threads[:3]
+
+
+def test_calls_at_once_go_first_to_the_workers_running_fewest(
+    app_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes of four threads: four calls at once run two in each process, not four in
+    one (threads in one process share its interpreter lock)."""
+    monkeypatch.setenv("PYTHON_THREADPOOL_THREAD_COUNT", "4")
+    spans = at_once(app_file, 2, [("nap", 0.4)] * 4)
+    pids = [pid for pid, _, _, _ in spans]  # type: ignore[misc]
+    assert sorted(pids.count(pid) for pid in set(pids)) == [2, 2]
+
+
+@pytest.mark.parametrize(
+    ("setting", "threads", "warning"),
+    [
+        (None, None, None),
+        ("3", 3, None),
+        ("64", 64, None),
+        ("0", None, "must be set to a value between 1 and sys.maxint"),
+        ("many", None, "must be an integer"),
+        ("", None, "must be an integer"),
+    ],
+)
+def test_the_sync_thread_count_is_the_python_workers(
+    setting: str | None, threads: int | None, warning: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As _get_sync_tp_max_workers in azure_functions_worker/dispatcher.py: the setting when it
+    is a whole number >= 1, else a warning and, on Python 3.9+, ThreadPoolExecutor's default."""
+    environ = {} if setting is None else {"PYTHON_THREADPOOL_THREAD_COUNT": setting}
+    default = min(32, (os.cpu_count() or 1) + 4)
+    assert sync_thread_count(environ) == (threads or default)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    if warning is None:
+        assert warnings == []
+    else:
+        assert len(warnings) == 1 and warning in warnings[0]

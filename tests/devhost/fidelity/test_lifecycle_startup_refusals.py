@@ -83,3 +83,18 @@ def test_a_v1_app_is_refused_as_one(tmp_path: Path, capsys: pytest.CaptureFixtur
         "are not supported by devhost: it runs apps of the v2 programming model, whose "
         "function_app.py declares the functions with decorators"
     )
+
+
+@pytest.mark.parametrize(
+    "setting", ["maxConcurrentActivityFunctions", "maxConcurrentOrchestratorFunctions"]
+)
+def test_a_concurrency_limit_below_one_is_refused(
+    setting: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DurableTaskOptions.Validate (azure-functions-durable-extension, src/WebJobs.Extensions.
+    DurableTask/Options/DurableTaskOptions.cs) refuses a limit <= 0 at startup."""
+    host_json = {"version": "2.0", "extensions": {"durableTask": {setting: 0}}}
+    app = app_with_host_json(tmp_path, json.dumps(host_json))
+    error = refusal(["--app", str(app)], capsys)
+    pascal = setting[0].upper() + setting[1:]
+    assert error == f"devhost: error: {pascal} must be a positive integer value."

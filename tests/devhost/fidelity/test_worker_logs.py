@@ -107,3 +107,42 @@ def test_devhost_shows_an_orchestrators_and_an_activitys_records_once(
     lines = log.read_text().splitlines()
     assert sum("packing order parcel-7" in line for line in lines) == 1
     assert sum("packed parcel-7" in line for line in lines) == 1
+
+
+def test_invocations_running_at_once_each_keep_their_own_records() -> None:
+    """A worker runs invocations side by side (threads, and tasks on its loop): each answer
+    carries the records its own invocation made, none of another's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from devhost.worker_logs import InvocationLogs
+
+    handler = InvocationLogs()
+    logger = logging.getLogger("shop.side-by-side")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+    def invocation(name: str) -> list[str]:
+        with handler.collecting() as records:
+            for step in range(50):
+                logger.info("%s %d", name, step)
+        return [message for _, _, _, message in records]
+
+    async def task(name: str) -> list[str]:
+        with handler.collecting() as records:
+            for step in range(50):
+                logger.info("%s %d", name, step)
+                await asyncio.sleep(0)
+        return [message for _, _, _, message in records]
+
+    async def on_a_loop() -> list[list[str]]:
+        return list(await asyncio.gather(task("t1"), task("t2")))
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            threaded = list(pool.map(invocation, ["a", "b", "c", "d"]))
+        awaited = asyncio.run(on_a_loop())
+    finally:
+        logger.removeHandler(handler)
+    for name, messages in zip(["a", "b", "c", "d", "t1", "t2"], threaded + awaited, strict=True):
+        assert messages == [f"{name} {step}" for step in range(50)]
