@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -379,3 +380,31 @@ def test_the_sync_thread_count_is_the_python_workers(
         assert warnings == []
     else:
         assert len(warnings) == 1 and warning in warnings[0]
+
+
+def test_a_worker_that_dies_fails_every_call_it_was_running_and_is_replaced_once(
+    app_file: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two naps share a worker's threads with a call that kills the process: all three fail as
+    a lost worker (activities are retried like any other technical fault), one replacement
+    starts, and it runs the next call."""
+    monkeypatch.setenv("PYTHON_THREADPOOL_THREAD_COUNT", "3")
+
+    async def scenario() -> tuple[list[ActivityOutcome], ActivityOutcome, int]:
+        pool = WorkerPool(1, app_file)
+        await pool.start()
+        try:
+            naps = [asyncio.ensure_future(pool.run("nap", None, "5")) for _ in range(2)]
+            await asyncio.sleep(0.3)
+            lost = await asyncio.gather(pool.run("die", None, "null"), *naps)
+            after = await asyncio.wait_for(pool.run("echo", None, json.dumps("next")), 60)
+            return list(lost), after, len(pool._workers)
+        finally:
+            pool.close()
+
+    with caplog.at_level(logging.WARNING, logger="devhost"):
+        lost, after, workers = asyncio.run(scenario())
+    assert all(o.failed and "worker process lost" in o.reason for o in lost), lost
+    assert result(after)["value"] == "next"
+    assert workers == 1
+    assert len([r for r in caplog.records if "starting another" in r.getMessage()]) == 1
