@@ -18,7 +18,7 @@ log = logging.getLogger("devhost")
 
 SAVE_ATTEMPTS = 6
 RETRY_LATER_SECONDS = 1.0
-# While work waits for a worker, a deferred checkpoint may wait this many times that wait longer
+# While work waits to run, a deferred checkpoint may wait this many times that wait longer
 # (the episodes it would otherwise write one by one each wait about that long), up to a cap.
 BACKLOG_STRETCH = 4.0
 MAX_DEFERRAL_SECONDS = 5.0
@@ -36,7 +36,7 @@ class Persistence:
     Readers of status see only what was written (``published``), as on Azure, where status comes
     from the checkpointed Instances table.
 
-    Under load the wait stretches with ``backlog()``, the seconds work now waits for a worker
+    Under load the wait stretches with ``backlog()``, the seconds work now waits to run
     (see ``deferral``): otherwise a saga slowed by the backlog gets a checkpoint per episode, and
     the extra writes slow everything further (measured at 30 orders/s on 2 cores: six or seven
     writes per order instead of two).

@@ -10,9 +10,10 @@ header ``X-FUNCTION-SCALEOUT: 1``; outstanding requests count those waiting for 
 slot as well as those running. The durable client's local RPC endpoint is outside this
 pipeline on the Functions host (the extension's own listener), so devhost does not throttle it.
 
-The Functions host decides "high load" from its sandbox's counters (threads, connections, CPU
-and the like, at 80% of their limits) every 15 seconds. devhost's counters are its own: how long
-the oldest piece of work (an activity or an orchestrator episode) has waited for a worker, and
+The Functions host decides "high load" from its sandbox's counters (connections, threads,
+processes and the like, at 80% of their limits; no CPU since azure-functions-host#6986) every
+15 seconds. devhost's counters are its own: how long
+the oldest piece of work (an activity or an orchestrator episode) has waited to run, and
 how late its event loop runs, each against one second, looked at every second, so a burst is
 met within a second or two rather than fifteen.
 """
@@ -39,7 +40,7 @@ Handler = Callable[[], Awaitable[web.StreamResponse]]
 
 
 class LoadMonitor:
-    """devhost's high-load counters: the oldest wait for a worker (``queue_delay``, seconds) and
+    """devhost's high-load counters: the oldest wait to run (``queue_delay``, seconds) and
     the event loop's lateness, sampled by a ticker while it runs."""
 
     def __init__(self, queue_delay: Callable[[], float]) -> None:
