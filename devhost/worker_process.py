@@ -102,7 +102,7 @@ class _WorkerServer:
         self._logs = logs
         self._reading = threading.Lock()
         self._sending = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # for async activities, if any
         self.async_activities = {
             name
             for name, function in functions.activities.items()
@@ -111,6 +111,9 @@ class _WorkerServer:
 
     def serve(self) -> None:
         """Until the host closes the pipe (devhost is stopping)."""
+        if self.async_activities:
+            self._loop = asyncio.new_event_loop()
+            threading.Thread(target=self._loop.run_forever, name="event_loop", daemon=True).start()
         for number in range(1, self.threads):
             threading.Thread(
                 target=self._take_turns, name=f"invocation_{number}", daemon=True
@@ -125,9 +128,9 @@ class _WorkerServer:
                 except (EOFError, OSError):
                     return
             (kind, name, call_id), text = unframe(message)
-            if kind == ACTIVITY and name in self.async_activities:
+            if kind == ACTIVITY and self._loop is not None and name in self.async_activities:
                 coroutine = self._answer_async(name, call_id, text)
-                asyncio.run_coroutine_threadsafe(coroutine, self._event_loop())
+                asyncio.run_coroutine_threadsafe(coroutine, self._loop)
                 continue
             with self._logs.collecting() as records:
                 try:
@@ -152,15 +155,6 @@ class _WorkerServer:
     def _send(self, message: bytes) -> None:
         with self._sending:
             self._conn.send_bytes(message)
-
-    def _event_loop(self) -> asyncio.AbstractEventLoop:
-        with self._sending:  # started once, by whichever thread first needs it
-            if self._loop is None:
-                self._loop = asyncio.new_event_loop()
-                threading.Thread(
-                    target=self._loop.run_forever, name="event_loop", daemon=True
-                ).start()
-            return self._loop
 
 
 def _fault(error: Exception) -> list[Any]:

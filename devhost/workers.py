@@ -9,9 +9,10 @@ everything else: history, storage, fault injection, retries, timers.
 
 Each worker runs invocations side by side as the Python worker does (devhost.worker_process):
 sync ones on its threads, async ones on its event loop. The host hands a sync invocation to the
-worker with the fewest running that has a thread free, else it waits; an async one goes to the
-least busy worker at once. A worker that dies is replaced: the activities it was running fail
-as technical faults (retried like any other), its episodes are run again on another worker.
+worker with the fewest running that has a thread free, else it waits; an async one needs no
+thread and waits only behind invocations already waiting. A worker that dies is replaced: the
+activities it was running fail as technical faults (retried like any other), its episodes are
+run again on another worker.
 
 Stopping devhost stops the workers at once, busy or not, as the Functions host stops its language
 workers: what they were running is abandoned (it is run again after a restart), not failed.
@@ -64,7 +65,6 @@ class _Worker:
         default_factory=dict
     )
     last_freed: int = 0  # when it last finished a call, by the pool's counter
-    loop: asyncio.AbstractEventLoop | None = None  # watching its pipe, once it is ready
 
 
 @dataclasses.dataclass(eq=False)
@@ -104,7 +104,8 @@ class WorkerPool:
         self._client = client or ClientBinding()
         self._context = multiprocessing.get_context("spawn")
         self._workers: set[_Worker] = set()  # started, whether ready or not
-        self._ready: list[_Worker] = []
+        self._ready: list[_Worker] = []  # each with its pipe watched by ``_loop``
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._starting: set[asyncio.Task[None]] = set()
         self._closed = False
         self._call_ids = itertools.count()
@@ -314,8 +315,8 @@ class WorkerPool:
             raise RuntimeError(f"a worker process answered {ready!r} instead of starting")
         worker.threads = threads
         self._async_activities = set(async_activities)
-        worker.loop = asyncio.get_running_loop()
-        worker.loop.add_reader(host_end.fileno(), self._answered, worker)
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(host_end.fileno(), self._answered, worker)
         self._ready.append(worker)
         self._hand_out()
 
@@ -359,9 +360,8 @@ class WorkerPool:
         self._workers.discard(worker)
         if worker in self._ready:
             self._ready.remove(worker)
-        if worker.loop is not None and not worker.loop.is_closed():
-            worker.loop.remove_reader(worker.conn.fileno())
-            worker.loop = None
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(worker.conn.fileno())
 
     def _stop(self, worker: _Worker) -> None:
         self._forget(worker)
