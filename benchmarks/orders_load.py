@@ -27,7 +27,10 @@ Reported, for the orders placed after the ramp-up:
 - ``books_balance``: stock and balances moved by exactly the completed orders (none lost or
   applied twice);
 - with ``--overload``: orders finished per second while the burst lasted against those of the
-  held rate before it, and how long after the burst the p95 of the orders sent was back under 2 s.
+  held rate before it, and how long after the burst the p95 of the orders sent was back under 2 s;
+- ``loop_seconds``: a reading of the machine's speed just before the run (ten million additions
+  in a Python loop): the same code's CPU per order swings with it, from machine to machine and
+  hour to hour, so a figure is comparable only beside it.
 With ``--repeat N`` each run prints its line, then one line gives min/median/max over the runs.
 Targets on 2 cores: >= 30 orders/s sustained, p95 < 2 s, <= 50 ms of CPU per order; in a
 burst, >= 90% of the sustained rate, and p95 < 2 s again within 60 s.
@@ -408,6 +411,18 @@ def report(
     return figures
 
 
+# Run at module level, as the one-liner the README's older figures were read with (a loop in a
+# function, on fast locals, takes less than half as long).
+_LOOP = compile("x = 0\nfor i in range(10_000_000):\n    x += i\n", "<loop>", "exec")
+
+
+def loop_seconds() -> float:
+    """Seconds this machine takes for ten million additions in a module-level Python loop."""
+    started = time.perf_counter()
+    exec(_LOOP, {})
+    return round(time.perf_counter() - started, 2)
+
+
 def spread(values: list[float]) -> dict[str, float]:
     return {
         "min": min(values),
@@ -430,6 +445,7 @@ def over_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "completed_per_second": spread([r["completed_per_second"] for r in runs]),
         "p95_ms": spread([r["latency"]["p95_ms"] for r in runs]),
         "cpu_ms_per_order": cpu,
+        "loop_seconds": spread([r["loop_seconds"] for r in runs]),
         "every_order_completed": all(r["completed"] == r["orders"] for r in runs),
         "books_balance": all(r["books_balance"] for r in runs),
     }
@@ -460,7 +476,9 @@ def main() -> None:
     phases = profile(args.rate, args.seconds, args.warmup, args.overload)
     runs = []
     for _ in range(args.repeat):
+        speed = loop_seconds()
         runs.append(run(phases, args.poll_ms, args.worker_processes, args.log))
+        runs[-1]["loop_seconds"] = speed
         print(json.dumps(runs[-1]), flush=True)
     if args.repeat > 1:
         print(json.dumps({"over_runs": over_runs(runs)}))
