@@ -11,9 +11,8 @@ Each worker runs invocations side by side as the Python worker does (devhost.wor
 sync ones on its threads, async ones on its event loop. The host hands a sync invocation to a
 worker with a thread free (the one that finished a call last while it runs fewer than two, else
 the one running fewest), else it waits; an async one needs no thread and waits only behind
-invocations already waiting. A worker that dies is replaced: the
-activities it was running fail as technical faults (retried like any other), its episodes are
-run again on another worker.
+invocations already waiting. A worker that dies is replaced: the activities it was running fail
+as technical faults (retried like any other), its episodes are run again on another worker.
 
 Stopping devhost stops the workers at once, busy or not, as the Functions host stops its language
 workers: what they were running is abandoned (it is run again after a restart), not failed.
@@ -250,6 +249,7 @@ class WorkerPool:
         for worker in self._ready:
             if sync and worker.sync_running >= worker.threads:
                 continue
+            # Below WARM_CALLS all loads count alike, so the worker freed last wins among them.
             key = (max(len(worker.calls), WARM_CALLS - 1), -worker.last_freed)
             if best is None or key < best_key:
                 best, best_key = worker, key
