@@ -426,7 +426,7 @@ def loop_seconds() -> float:
 def spread(values: list[float]) -> dict[str, float]:
     return {
         "min": min(values),
-        "median": round(statistics.median(values), 1),
+        "median": round(statistics.median(values), 2),
         "max": max(values),
     }
 
