@@ -17,6 +17,7 @@ from devhost.history import EventType, make_event
 from devhost.worker_pipe import frame, unframe
 from devhost.worker_process import sync_thread_count
 from devhost.workers import WorkerPool
+from tests.overlap import most_at_once
 
 APP = """
 import asyncio
@@ -310,18 +311,9 @@ def result_value(outcome: ActivityOutcome) -> object:
     return json.loads(outcome.result)
 
 
-def most_at_once(spans: list[object]) -> int:
+def spans_at_once(spans: list[object]) -> int:
     """The most of these [pid, thread, began, ended] spans that overlapped."""
-    edges = sorted(
-        edge
-        for _, _, began, ended in spans  # type: ignore[misc]
-        for edge in ((began, 1), (ended, -1))
-    )
-    running = peak = 0
-    for _, step in edges:
-        running += step
-        peak = max(peak, running)
-    return peak
+    return most_at_once((began, ended) for _, _, began, ended in spans)  # type: ignore[misc]
 
 
 def test_a_worker_runs_as_many_sync_calls_at_once_as_its_thread_pool_has_threads(
@@ -332,7 +324,7 @@ def test_a_worker_runs_as_many_sync_calls_at_once_as_its_thread_pool_has_threads
     worker (azure_functions_worker/dispatcher.py runs sync functions on its _sync_call_tp)."""
     monkeypatch.setenv("PYTHON_THREADPOOL_THREAD_COUNT", "2")
     spans = at_once(app_file, 1, [("nap", 0.4)] * 4)
-    assert most_at_once(spans) == 2
+    assert spans_at_once(spans) == 2
     assert len({thread for _, thread, _, _ in spans}) == 2  # type: ignore[misc]
     assert len({pid for pid, _, _, _ in spans}) == 1  # type: ignore[misc]
 
@@ -344,7 +336,7 @@ def test_async_activities_run_side_by_side_on_the_workers_event_loop(
     beside the sync one, as the Python worker awaits async functions on its loop."""
     monkeypatch.setenv("PYTHON_THREADPOOL_THREAD_COUNT", "1")
     spans = at_once(app_file, 1, [("nap_async", 0.4)] * 3 + [("nap", 0.4)])
-    assert most_at_once(spans) == 4
+    assert spans_at_once(spans) == 4
     threads = [thread for _, thread, _, _ in spans]  # type: ignore[misc]
     assert len(set(threads[:3])) == 1 and threads[3] not in threads[:3]
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from devhost.process import DevHostProcess
+from tests.overlap import most_at_once
 from tests.polling import eventually
 
 APP = """
@@ -60,16 +61,6 @@ def nap(n):
     record("activity", began)
     return n
 """
-
-
-def most_at_once(spans: list[tuple[float, float]]) -> int:
-    # At a tie an end counts before a start: spans that only touch did not overlap.
-    edges = sorted(edge for began, ended in spans for edge in ((began, 1), (ended, -1)))
-    running = peak = 0
-    for _, step in edges:
-        running += step
-        peak = max(peak, running)
-    return peak
 
 
 def run_fan_outs(tmp_path: Path, limits: tuple[int, int], workers: int) -> dict[str, int]:
