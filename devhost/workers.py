@@ -244,16 +244,11 @@ class WorkerPool:
         and cost 12% more worker CPU per order at 20 orders/s); moving on once it runs
         WARM_CALLS keeps a burst from queueing behind one interpreter lock.
         """
-        best: _Worker | None = None
-        best_key = (0, 0)
-        for worker in self._ready:
-            if sync and worker.sync_running >= worker.threads:
-                continue
-            # Below WARM_CALLS all loads count alike, so the worker freed last wins among them.
-            key = (max(len(worker.calls), WARM_CALLS - 1), -worker.last_freed)
-            if best is None or key < best_key:
-                best, best_key = worker, key
-        return best
+        free = (w for w in self._ready if not (sync and w.sync_running >= w.threads))
+        # Below WARM_CALLS all loads count alike, so the worker freed last wins among them.
+        return min(
+            free, key=lambda w: (max(len(w.calls), WARM_CALLS - 1), -w.last_freed), default=None
+        )
 
     def _free(self, worker: _Worker) -> None:
         """A sync call on ``worker`` is over: its thread goes to the oldest waiter it suits."""
